@@ -1,0 +1,51 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "vmserial",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "vmserial", targets: ["vmserial"]),
+        .library(name: "VMSerialKit", targets: ["VMSerialKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        // C libraries from Debian (libvirt-dev, libguestfs-dev), found through pkg-config.
+        .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+        .systemLibrary(name: "CGuestfs", pkgConfig: "libguestfs", providers: [.apt(["libguestfs-dev"])]),
+
+        // Spec → serial policy → registry → domain XML → libvirt → verifier → report.
+        .target(name: "SerialPolicy"),
+        .target(name: "VMSpec", dependencies: ["SerialPolicy"]),
+        .target(name: "SerialRegistry", dependencies: [
+            "SerialPolicy",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "DomainXML"),
+        .target(name: "Libvirt", dependencies: ["CLibvirt"]),
+        .target(name: "Verifier", dependencies: ["DomainXML"]),
+        .target(name: "VMSerialKit", dependencies: [
+            "VMSpec", "SerialPolicy", "SerialRegistry", "DomainXML", "Libvirt", "Verifier",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "vmserial", dependencies: [
+            "VMSerialKit",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // Fast unit tests: no daemon, no guest (libvirt's test:///default at most).
+        .testTarget(name: "SerialPolicyTests", dependencies: ["SerialPolicy"]),
+        .testTarget(name: "VMSpecTests", dependencies: ["VMSpec"]),
+        .testTarget(name: "SerialRegistryTests", dependencies: ["SerialRegistry"]),
+        .testTarget(name: "DomainXMLTests", dependencies: ["DomainXML"]),
+        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
+        .testTarget(name: "VerifierTests", dependencies: ["Verifier"], resources: [.copy("Fixtures")]),
+        // Real libvirt, real QEMU (TCG here), real guests: `make integration`.
+        .testTarget(name: "IntegrationTests", dependencies: ["VMSerialKit"], path: "IntegrationTests"),
+    ]
+)

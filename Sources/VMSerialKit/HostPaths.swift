@@ -1,0 +1,69 @@
+import Foundation
+
+/// Where vmserial keeps its state and finds its probe guest on this host.
+public enum HostPaths {
+    static var env: [String: String] { ProcessInfo.processInfo.environment }
+    static var isRoot: Bool { geteuid() == 0 }
+
+    /// `/var/lib/vmserial` for root, else `$XDG_STATE_HOME/vmserial` (~/.local/state/vmserial).
+    public static var stateDirectory: String {
+        if let d = env["VMSERIAL_STATE_DIR"], !d.isEmpty { return d }
+        if isRoot { return "/var/lib/vmserial" }
+        let base = env["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".local/state")
+        return (base as NSString).appendingPathComponent("vmserial")
+    }
+
+    /// `--registry`, else `VMSERIAL_REGISTRY`, else `<state>/registry.sqlite`.
+    public static func registry(_ flag: String?) -> String {
+        if let flag, !flag.isEmpty { return flag }
+        if let e = env["VMSERIAL_REGISTRY"], !e.isEmpty { return e }
+        return (stateDirectory as NSString).appendingPathComponent("registry.sqlite")
+    }
+
+    /// Scratch space for probe runs (overlays, console files); removed after each run.
+    public static var runDirectory: String {
+        if let d = env["VMSERIAL_RUN_DIR"], !d.isEmpty { return d }
+        return (stateDirectory as NSString).appendingPathComponent("run")
+    }
+
+    /// The probe kernel and initramfs built by `make images`.
+    public struct ProbeImages: Sendable {
+        public let kernel: String
+        public let initrd: String
+    }
+
+    /// `VMSERIAL_IMAGES`, else `images/build` next to (or above) the executable or the
+    /// current folder, else /usr/local/share/vmserial/images.
+    public static func probeImages() throws -> ProbeImages {
+        var candidates: [String] = []
+        if let d = env["VMSERIAL_IMAGES"], !d.isEmpty { candidates.append(d) }
+        var dir = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<6 {
+            candidates.append(dir.appendingPathComponent("images/build").path)
+            dir.deleteLastPathComponent()
+        }
+        candidates.append(FileManager.default.currentDirectoryPath + "/images/build")
+        candidates.append("/usr/local/share/vmserial/images")
+        for c in candidates {
+            let k = c + "/probe-vmlinuz", i = c + "/probe-initrd.img"
+            if FileManager.default.isReadableFile(atPath: k) && FileManager.default.isReadableFile(atPath: i) {
+                return ProbeImages(kernel: k, initrd: i)
+            }
+        }
+        throw VMSerialError.badInput("the probe guest is not built (looked for probe-vmlinuz and probe-initrd.img in \(candidates.first ?? "images/build") and \(candidates.count - 1) other places); run `make images` in the vmserial checkout, or set VMSERIAL_IMAGES to its images/build folder")
+    }
+
+    /// The host's /etc/machine-id as a UUID (Nova's sysinfo_serial=os).
+    public static func hostMachineUUID() throws -> String {
+        guard let raw = try? String(contentsOfFile: "/etc/machine-id", encoding: .utf8) else {
+            throw VMSerialError.badInput("smbios mode \"host\" reads /etc/machine-id, which this host lacks; use mode \"unique\" or \"custom\"")
+        }
+        let h = raw.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        guard h.count == 32, h.allSatisfy(\.isHexDigit) else {
+            throw VMSerialError.badInput("/etc/machine-id is not 32 hex digits; use smbios mode \"unique\" or \"custom\"")
+        }
+        let c = Array(h)
+        return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(c[$0]) }.joined(separator: "-")
+    }
+}

@@ -1,0 +1,94 @@
+import DomainXML
+import Foundation
+import Libvirt
+import SerialRegistry
+import VMSpec
+
+/// What `vmserial launch` did.
+public struct LaunchResult: Sendable {
+    public var assignment: Assignment
+    public var domainType: String
+    public var xml: String
+    /// defined, redefined, dry-run
+    public var action: String
+    public var started: Bool
+    /// The domain was running already; the new definition applies at its next boot.
+    public var wasRunning: Bool
+}
+
+public struct LaunchOptions: Sendable {
+    public var start = true
+    public var dryRun = false
+    public init(start: Bool = true, dryRun: Bool = false) {
+        self.start = start
+        self.dryRun = dryRun
+    }
+}
+
+/// Spec → registry → domain XML → libvirt, all or nothing.
+public struct Launcher {
+    public let connection: Connection
+    public let registry: any Registry
+    public var log: (String) -> Void = { _ in }
+
+    public init(connection: Connection, registry: any Registry) {
+        self.connection = connection
+        self.registry = registry
+    }
+
+    public func launch(_ spec: ResolvedSpec, options: LaunchOptions = LaunchOptions()) throws -> LaunchResult {
+        let request = try DomainBuilder.request(for: spec, hostUUID: HostPaths.hostMachineUUID)
+        let accel = try AccelResolver(connection: connection, log: log).domainType(for: spec.spec.accel)
+
+        if options.dryRun {
+            let a = try registry.preview(request)
+            let xml = DomainBuilder.build(spec: spec, assignment: a, domainType: accel).xml()
+            return LaunchResult(assignment: a, domainType: accel, xml: xml, action: "dry-run", started: false, wasRunning: false)
+        }
+
+        var xml = ""
+        var action = "defined"
+        var started = false
+        var wasRunning = false
+        let assignment = try registry.assign(request) { a in
+            // Runs inside the registry transaction: if anything here throws, no row is kept.
+            let def = DomainBuilder.build(spec: spec, assignment: a, domainType: accel)
+            xml = def.xml()
+            var previousXML: String?
+            if let old = try? connection.lookupDomain(name: spec.name) {
+                let oldUUID = try old.uuidString.lowercased()
+                guard oldUUID == a.uuid else {
+                    throw VMSerialError.badInput("libvirt already has a domain named \(spec.name) with UUID \(oldUUID), which is not the UUID vmserial gave this VM (\(a.uuid)); undefine it (`virsh undefine \(spec.name)`) or rename the VM in the spec")
+                }
+                previousXML = try old.xmlDesc(inactive: true)
+                wasRunning = try old.isActive
+                action = "redefined"
+            }
+            let dom: Libvirt.Domain
+            do {
+                dom = try connection.defineDomain(xml: xml)
+            } catch let e as LibvirtError {
+                throw VMSerialError.failed("libvirt refused the definition of \(spec.name): \(e.message)")
+            }
+            guard options.start, !wasRunning else { return }
+            do {
+                try dom.start()
+                started = true
+            } catch {
+                // Leave libvirt as it was: the old definition back, or none.
+                if let previousXML { _ = try? connection.defineDomain(xml: previousXML) } else { try? dom.undefine() }
+                let message = (error as? LibvirtError)?.message ?? "\(error)"
+                throw VMSerialError.failed("\(spec.name) was defined but did not start: \(message); nothing was kept. Check accel (now \(accel == "kvm" ? "kvm" : "tcg")) and the boot files")
+            }
+        }
+        return LaunchResult(assignment: assignment, domainType: accel, xml: xml, action: action, started: started, wasRunning: wasRunning)
+    }
+
+    /// Launches a VM again from the spec the registry kept at its last launch.
+    public func relaunch(vm: String, options: LaunchOptions = LaunchOptions()) throws -> LaunchResult {
+        guard let json = try registry.specJSON(vm: vm) else { throw RegistryError.notFound(vm: vm) }
+        let spec = try SpecLoader.decode(Data(json.utf8), path: "registry:\(vm)")
+        let resolved = try SpecValidator.resolve(spec, specPath: nil, baseDirectory: "/")
+        return try launch(resolved, options: options)
+    }
+}

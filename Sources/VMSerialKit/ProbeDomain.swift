@@ -1,0 +1,67 @@
+import DomainXML
+import Foundation
+
+/// Derives the probe domain from a defined one: the same UUID, name, machine, sysinfo,
+/// controllers, disks (buses, targets, serials, addresses), booted with the probe kernel,
+/// its disks behind throw-away qcow2 overlays so the guest's images cannot be written.
+public enum ProbeDomain {
+    public static func derive(from real: DomainDefinition, images: HostPaths.ProbeImages, run: RunDirectory,
+                              after: String, overlays: [String: String]) -> DomainDefinition {
+        var d = real
+        d.os.kernel = images.kernel
+        d.os.initrd = images.initrd
+        d.os.cmdline = "console=ttyS0 quiet vmserial.mode=report vmserial.after=\(after)"
+        d.os.bootDevices = []
+        d.onPoweroff = "destroy"
+        d.onReboot = "restart"
+        d.onCrash = "destroy"
+        for i in d.devices.disks.indices {
+            guard let src = d.devices.disks[i].source, let overlay = overlays[src] else { continue }
+            d.devices.disks[i].source = overlay
+            d.devices.disks[i].driverType = "qcow2"
+            // The overlay is private to this run; sharing is a host-side property the guest cannot see.
+            d.devices.disks[i].shareable = false
+        }
+        d.nvmeDisks = d.nvmeDisks.map { n in
+            var n = n
+            if let overlay = overlays[n.source] {
+                n.source = overlay
+                n.format = "qcow2"
+                n.shareable = false
+            }
+            return n
+        }
+        d.devices.other.removeAll { $0.name == "serial" || $0.name == "console" }
+        d.devices.other += consoleDevices(console: run.path("console.log"), report: run.path("report.txt"))
+        return d
+    }
+
+    /// ttyS0 for the kernel console, ttyS1 for the report, each into a file.
+    static func consoleDevices(console: String, report: String) -> [XElement] {
+        [
+            XElement("serial", [("type", "file")], children: [XElement("source", [("path", console)]), XElement("target", [("port", "0")])]),
+            XElement("serial", [("type", "file")], children: [XElement("source", [("path", report)]), XElement("target", [("port", "1")])]),
+        ]
+    }
+
+    /// Every disk source of the domain (libvirt disks and NVMe).
+    public static func sources(of d: DomainDefinition) -> [(source: String, format: String)] {
+        d.devices.disks.compactMap { disk in disk.source.map { ($0, disk.driverType ?? "raw") } }
+            + d.nvmeDisks.map { ($0.source, $0.format) }
+    }
+
+    /// qcow2 overlays over every source, in `run`. Returns source → overlay.
+    public static func makeOverlays(for d: DomainDefinition, run: RunDirectory) throws -> [String: String] {
+        var map: [String: String] = [:]
+        for (i, s) in sources(of: d).enumerated() where map[s.source] == nil {
+            guard FileManager.default.fileExists(atPath: s.source) else {
+                throw VMSerialError.badInput("disk image \(s.source) of domain \(d.name) does not exist; restore it or re-launch with the right source")
+            }
+            let overlay = run.path("overlay-\(i).qcow2")
+            // -U: read the backing file's size without a write lock, so a shared disk in use elsewhere still works.
+            _ = try Tool.run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", s.format, "-b", s.source, overlay])
+            map[s.source] = overlay
+        }
+        return map
+    }
+}

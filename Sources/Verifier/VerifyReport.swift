@@ -1,0 +1,116 @@
+import Foundation
+
+/// The result of a verify run: one cycle per boot (or reboot, restart, relaunch, migration).
+public struct VerifyReport: Sendable, Equatable, Codable {
+    public var domain: String
+    public var ok: Bool { !cycles.isEmpty && cycles.allSatisfy(\.ok) && error == nil }
+    public var cycles: [Cycle]
+    /// A failure that stopped the run before all cycles ran (timeout, no report).
+    public var error: String?
+
+    public struct Cycle: Sendable, Equatable, Codable {
+        public var cycle: Int
+        /// boot, guest-reboot, restart, relaunch, migrate-offline, migrate-live
+        public var kind: String
+        public var checks: [Check]
+        public var seconds: Double?
+        public var ok: Bool { checks.allSatisfy(\.ok) }
+
+        public init(cycle: Int, kind: String, checks: [Check], seconds: Double? = nil) {
+            self.cycle = cycle
+            self.kind = kind
+            self.checks = checks
+            self.seconds = seconds
+        }
+    }
+
+    public init(domain: String, cycles: [Cycle] = [], error: String? = nil) {
+        self.domain = domain
+        self.cycles = cycles
+        self.error = error
+    }
+
+    enum CodingKeys: String, CodingKey { case domain, ok, cycles, error }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(domain, forKey: .domain)
+        try c.encode(ok, forKey: .ok)
+        try c.encode(cycles, forKey: .cycles)
+        try c.encodeIfPresent(error, forKey: .error)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        domain = try c.decode(String.self, forKey: .domain)
+        cycles = try c.decode([Cycle].self, forKey: .cycles)
+        error = try c.decodeIfPresent(String.self, forKey: .error)
+    }
+
+    // MARK: outputs
+
+    public func json() -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? e.encode(self)) ?? Data(), as: UTF8.self)
+    }
+
+    /// A plain table for terminals; failures get their reason underneath.
+    public func table() -> String {
+        var rows: [[String]] = [["CYCLE", "CHECK", "EXPECTED", "SEEN", "RESULT"]]
+        var notes: [String] = []
+        for c in cycles {
+            for k in c.checks {
+                rows.append(["\(c.cycle) \(c.kind)", k.what, show(k.expected), show(k.seen), k.ok ? "ok" : "FAIL"])
+                if let d = k.detail, !k.ok { notes.append("cycle \(c.cycle) \(k.what): \(d)") }
+            }
+        }
+        var widths = Array(repeating: 0, count: 5)
+        for r in rows { for (i, v) in r.enumerated() { widths[i] = max(widths[i], v.count) } }
+        var out = rows.map { r in
+            r.enumerated().map { i, v in i == r.count - 1 ? v : v.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
+        }.joined(separator: "\n") + "\n"
+        if !notes.isEmpty { out += "\n" + notes.map { "FAIL \($0)" }.joined(separator: "\n") + "\n" }
+        if let error { out += "\nERROR \(error)\n" }
+        let total = cycles.reduce(0) { $0 + $1.checks.count }
+        let failed = cycles.reduce(0) { $0 + $1.checks.filter { !$0.ok }.count }
+        out += "\n\(domain): \(ok ? "OK" : "FAILED"): \(total - failed) of \(total) checks passed in \(cycles.count) cycle\(cycles.count == 1 ? "" : "s")\n"
+        return out
+    }
+
+    func show(_ s: String) -> String { s.isEmpty ? "(none)" : s }
+
+    /// JUnit XML: one testsuite per cycle, one testcase per check.
+    public func junit() -> String {
+        func esc(_ s: String) -> String {
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        }
+        let total = cycles.reduce(0) { $0 + $1.checks.count }
+        let failed = cycles.reduce(0) { $0 + $1.checks.filter { !$0.ok }.count }
+        var x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        x += "<testsuites name=\"vmserial verify \(esc(domain))\" tests=\"\(total)\" failures=\"\(failed)\" errors=\"\(error == nil ? 0 : 1)\">\n"
+        for c in cycles {
+            let f = c.checks.filter { !$0.ok }.count
+            x += "  <testsuite name=\"\(esc(domain)).cycle\(c.cycle).\(esc(c.kind))\" tests=\"\(c.checks.count)\" failures=\"\(f)\""
+            if let s = c.seconds { x += " time=\"\(String(format: "%.3f", s))\"" }
+            x += ">\n"
+            for k in c.checks {
+                x += "    <testcase classname=\"\(esc(domain)).cycle\(c.cycle)\" name=\"\(esc(k.what))\""
+                if k.ok {
+                    x += "/>\n"
+                } else {
+                    x += ">\n      <failure message=\"\(esc(k.detail ?? "mismatch"))\">expected: \(esc(k.expected))\nseen: \(esc(k.seen))</failure>\n    </testcase>\n"
+                }
+            }
+            x += "  </testsuite>\n"
+        }
+        if let error {
+            x += "  <testsuite name=\"\(esc(domain)).run\" tests=\"1\" failures=\"0\" errors=\"1\">\n"
+            x += "    <testcase classname=\"\(esc(domain))\" name=\"run\">\n      <error message=\"\(esc(error))\"/>\n    </testcase>\n  </testsuite>\n"
+        }
+        x += "</testsuites>\n"
+        return x
+    }
+}

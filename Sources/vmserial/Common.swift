@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import Libvirt
+import SerialRegistry
+import VMSerialKit
+
+struct ConnectionOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("libvirt URI (default: LIBVIRT_DEFAULT_URI, else qemu:///system when its daemon answers, else qemu:///session).", valueName: "uri"))
+    var connect: String?
+}
+
+struct RegistryOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Registry file (default: VMSERIAL_REGISTRY, else /var/lib/vmserial/registry.sqlite for root, $XDG_STATE_HOME/vmserial/registry.sqlite otherwise).", valueName: "path"))
+    var registry: String?
+
+    func open() throws -> SQLiteRegistry {
+        try SQLiteRegistry(path: HostPaths.registry(registry))
+    }
+
+    /// Opens the registry only if it exists (read-only commands must not create one).
+    func openExisting() throws -> SQLiteRegistry {
+        let path = HostPaths.registry(registry)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw VMSerialError.badInput("no registry at \(path); launch a VM first with `vmserial launch SPEC`, or pass --registry")
+        }
+        return try SQLiteRegistry(path: path)
+    }
+}
+
+/// Prints progress on standard error (standard output is kept for results and JSON).
+func progress(_ line: String) {
+    FileHandle.standardError.write(Data("vmserial: \(line)\n".utf8))
+}
+
+/// Runs a command body: library errors print as one clear line and exit with the documented status.
+func guarded(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let f as Failure {
+        throw f
+    } catch {
+        FileHandle.standardError.write(Data("vmserial: error: \(error)\n".utf8))
+        throw Failure(status: ExitStatus.of(error))
+    }
+}
+
+extension Failure: CustomStringConvertible {
+    var description: String { "exit \(status)" }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import VMSerialKit
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Boot the domain's own virtual hardware and prove from inside the guest that it sees the assigned serials.",
+        discussion: """
+        Mode probe (the default) boots the domain's exact device set (disks, buses, targets,
+        serials, sysinfo, UUID, machine type) with vmserial's probe kernel instead of the guest
+        OS. The guest's disks sit behind throw-away overlays, so nothing is written to them.
+        The probe reports the SMBIOS serial and UUID and each disk's serial, found by its
+        address; each is compared with the registry (not with the domain XML, so a serial
+        edited behind vmserial's back fails).
+
+        --reboots N adds N boot cycles, alternating a reboot the guest itself performs and a
+        destroy/start; --relaunch then undefines the domain, launches it again from the
+        registry and verifies once more. Every cycle must show the same identity.
+
+        Build the probe first with `make images`.
+
+        EXAMPLES:
+          vmserial verify --domain vm1
+          vmserial verify --domain vm1 --reboots 2 --relaunch --junit verify.xml
+          vmserial verify --domain vm1 --json | jq .ok
+
+        EXIT CODES: 0 every check passed, 1 a check failed or the guest never reported,
+        2 bad input (no such domain, no registry entry, probe not built, domain running).
+        """)
+
+    @Option(name: .long, help: ArgumentHelp("The domain to verify.", valueName: "name"))
+    var domain: String
+
+    @Option(name: .long, help: "probe (boot vmserial's probe kernel on the domain's hardware).")
+    var mode: String = "probe"
+
+    @Option(name: .long, help: "Further boot cycles after the first (guest reboot and destroy/start, alternating).")
+    var reboots: Int = 0
+
+    @Flag(name: .long, help: "After the cycles, undefine the domain, launch it again from the registry and verify again.")
+    var relaunch = false
+
+    @Flag(name: .long, help: "If the domain runs, shut it down for the probe and start it again afterwards.")
+    var forceRestart = false
+
+    @Option(name: .long, help: "Seconds one boot may take before the guest counts as silent.")
+    var timeout: Double = 180
+
+    @Flag(name: .long, help: "Print the result as JSON.")
+    var json = false
+
+    @Option(name: .long, help: ArgumentHelp("Also write a JUnit XML report to this file.", valueName: "file"))
+    var junit: String?
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var registry: RegistryOptions
+
+    func validate() throws {
+        guard mode == "probe" else {
+            throw ValidationError("--mode \(mode) is not available; use --mode probe")
+        }
+        guard reboots >= 0, reboots <= 100 else { throw ValidationError("--reboots must be between 0 and 100") }
+        guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+    }
+
+    func run() throws {
+        var ok = false
+        try guarded {
+            let reg = try registry.openExisting()
+            let conn = try Connect.open(connection.connect)
+            var verifier = ProbeVerifier(connection: conn, registry: reg)
+            verifier.progress = { if !json { progress($0) } }
+            let report = try verifier.verify(domain: domain, options: VerifyOptions(reboots: reboots, relaunch: relaunch,
+                                                                                     forceRestart: forceRestart, timeout: timeout))
+            if let junit {
+                do {
+                    try report.junit().write(toFile: junit, atomically: true, encoding: .utf8)
+                } catch {
+                    throw VMSerialError.badInput("cannot write the JUnit report to \(junit): \(error.localizedDescription)")
+                }
+            }
+            print(json ? report.json() : report.table(), terminator: json ? "\n" : "")
+            ok = report.ok
+        }
+        if !ok { throw Failure(status: ExitStatus.failed) }
+    }
+}
