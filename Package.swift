@@ -46,6 +46,8 @@ let package = Package(
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
         .testTarget(name: "VerifierTests", dependencies: ["Verifier"], resources: [.copy("Fixtures")]),
         // Real libvirt, real QEMU (TCG here), real guests: `make integration`.
-        .testTarget(name: "IntegrationTests", dependencies: ["VMSerialKit"], path: "IntegrationTests"),
+        .testTarget(name: "IntegrationTests",
+                    dependencies: ["VMSerialKit", "Libvirt", "DomainXML", "SerialRegistry", "Verifier", "VMSpec"],
+                    path: "IntegrationTests"),
     ]
 )

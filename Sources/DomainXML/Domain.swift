@@ -17,8 +17,10 @@ public struct Domain: Equatable, Sendable {
     public var onReboot: String?
     public var onCrash: String?
     public var devices: Devices
-    /// Extra QEMU arguments (`<qemu:commandline>`); NVMe disks need them on libvirt < 10.
+    /// Extra QEMU arguments (`<qemu:commandline>`), kept as libvirt gives them.
     public var qemuArgs: [String]
+    /// `<qemu:override>` device entries (NVMe disks).
+    public var qemuOverrides: [QemuDeviceOverride]
     /// Root attributes other than type (e.g. id, xmlns:qemu) and unknown children.
     public var otherAttributes: [XElement.Attribute]
     public var other: [XElement]
@@ -28,7 +30,8 @@ public struct Domain: Equatable, Sendable {
     public init(type: String, name: String, uuid: String? = nil, memoryKiB: UInt64, vcpus: Int,
                 os: OS, sysinfo: Sysinfo? = nil, features: [String] = ["acpi"], cpu: XElement? = nil,
                 onPoweroff: String? = nil, onReboot: String? = nil, onCrash: String? = nil,
-                devices: Devices = Devices(), metadata: [XElement] = [], qemuArgs: [String] = []) {
+                devices: Devices = Devices(), metadata: [XElement] = [], qemuArgs: [String] = [],
+                qemuOverrides: [QemuDeviceOverride] = []) {
         self.type = type
         self.name = name
         self.uuid = uuid
@@ -44,6 +47,7 @@ public struct Domain: Equatable, Sendable {
         self.devices = devices
         self.metadata = metadata
         self.qemuArgs = qemuArgs
+        self.qemuOverrides = qemuOverrides
         self.otherAttributes = []
         self.other = []
     }

@@ -10,7 +10,7 @@ extension Domain {
     public func element() -> XElement {
         var root = XElement("domain", [("type", type)])
         var attrs = otherAttributes.filter { $0.name != "xmlns:qemu" }
-        if !qemuArgs.isEmpty || otherAttributes.contains(where: { $0.name == "xmlns:qemu" }) {
+        if !qemuArgs.isEmpty || !qemuOverrides.isEmpty || otherAttributes.contains(where: { $0.name == "xmlns:qemu" }) {
             attrs.append(.init("xmlns:qemu", Self.qemuNamespace))
         }
         root.attributes += attrs
@@ -30,6 +30,9 @@ extension Domain {
         kids.append(devices.element())
         if !qemuArgs.isEmpty {
             kids.append(XElement("qemu:commandline", children: qemuArgs.map { XElement("qemu:arg", [("value", $0)]) }))
+        }
+        if !qemuOverrides.isEmpty {
+            kids.append(XElement("qemu:override", children: qemuOverrides.map { $0.element() }))
         }
         root.children = kids.map(XElement.Node.element)
         return root
@@ -63,8 +66,9 @@ extension Domain {
         onCrash = root.first("on_crash")?.text
         devices = Devices(element: root.first("devices") ?? XElement("devices"))
         qemuArgs = root.first("qemu:commandline")?.all("qemu:arg").compactMap { $0[attribute: "value"] } ?? []
+        qemuOverrides = root.first("qemu:override")?.elements.compactMap(QemuDeviceOverride.init) ?? []
         let known: Set = ["name", "uuid", "metadata", "memory", "vcpu", "sysinfo", "os", "features", "cpu",
-                          "on_poweroff", "on_reboot", "on_crash", "devices", "qemu:commandline"]
+                          "on_poweroff", "on_reboot", "on_crash", "devices", "qemu:commandline", "qemu:override"]
         other = root.elements.filter { !known.contains($0.name) }
     }
 

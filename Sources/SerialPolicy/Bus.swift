@@ -17,22 +17,21 @@ public enum Bus: String, Codable, CaseIterable, Sendable {
         }
     }
 
-    /// The libvirt `<target bus=…>` this bus is rendered as (NVMe has none in libvirt 9).
-    public var libvirtBus: String? {
+    /// The libvirt `<target bus=…>` this bus is rendered as. libvirt 9 has no NVMe disk bus:
+    /// an NVMe disk is a virtio disk whose QEMU frontend is overridden to `nvme`.
+    public var libvirtBus: String {
         switch self {
-        case .virtio: "virtio"
+        case .virtio, .nvme: "virtio"
         case .scsi: "scsi"
         case .sata: "sata"
-        case .nvme: nil
         }
     }
 
-    /// Prefix of the guest device name libvirt uses for `<target dev=…>`.
+    /// Prefix of libvirt's `<target dev=…>` names on this bus (NVMe shares virtio's vd*).
     public var targetPrefix: String {
         switch self {
-        case .virtio: "vd"
+        case .virtio, .nvme: "vd"
         case .scsi, .sata: "sd"
-        case .nvme: "nvme"
         }
     }
 }

@@ -31,18 +31,15 @@ public enum DomainBuilder {
                                  cpu: domainType == "kvm" ? XElement("cpu", [("mode", "host-passthrough")]) : nil,
                                  onPoweroff: "destroy", onReboot: "restart", onCrash: "destroy")
 
-        var nvmeIndex = 0
-        var nvme: [NVMeDisk] = []
         for disk in r.disks {
             let serial = a.disk(named: disk.name)?.serial
+            var dd = Disk(driverType: disk.format.rawValue, source: disk.source, targetDev: disk.target,
+                          targetBus: disk.bus.libvirtBus, serial: serial, shareable: disk.shareable)
             if disk.bus == .nvme {
-                nvme.append(NVMeDisk(target: disk.target, source: disk.source, format: disk.format.rawValue, serial: serial,
-                                     slot: NVMeDisk.slot(forIndex: nvmeIndex), shareable: disk.shareable))
-                nvmeIndex += 1
-                continue
+                dd.alias = QemuDeviceOverride.nvmeAlias(target: disk.target)
+                d.qemuOverrides.append(.nvme(target: disk.target))
             }
-            d.devices.disks.append(Disk(driverType: disk.format.rawValue, source: disk.source, targetDev: disk.target,
-                                        targetBus: disk.bus.libvirtBus, serial: serial, shareable: disk.shareable))
+            d.devices.disks.append(dd)
         }
         if r.disks.contains(where: { $0.bus == .scsi }) {
             d.devices.controllers.append(Controller(type: "scsi", index: 0, model: "virtio-scsi"))
@@ -55,7 +52,6 @@ public enum DomainBuilder {
             XElement("serial", [("type", "pty")], children: [XElement("target", [("port", "0")])]),
             XElement("console", [("type", "pty")], children: [XElement("target", [("type", "serial"), ("port", "0")])]),
         ]
-        d.nvmeDisks = nvme
         d.serialMetadata = SerialMetadata(
             smbiosMode: a.smbiosMode, smbiosSerial: a.smbiosSerial, uuid: a.uuid,
             disks: a.disks.map {

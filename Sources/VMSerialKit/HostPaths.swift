@@ -37,7 +37,14 @@ public enum HostPaths {
     /// current folder, else /usr/local/share/vmserial/images.
     public static func probeImages() throws -> ProbeImages {
         var candidates: [String] = []
-        if let d = env["VMSERIAL_IMAGES"], !d.isEmpty { candidates.append(d) }
+        if let d = env["VMSERIAL_IMAGES"], !d.isEmpty {
+            // An explicit folder is the only place looked at: no surprise fallback.
+            let k = d + "/probe-vmlinuz", i = d + "/probe-initrd.img"
+            guard FileManager.default.isReadableFile(atPath: k), FileManager.default.isReadableFile(atPath: i) else {
+                throw VMSerialError.badInput("VMSERIAL_IMAGES=\(d) has no probe-vmlinuz and probe-initrd.img; run `make images` and point it at images/build")
+            }
+            return ProbeImages(kernel: k, initrd: i)
+        }
         var dir = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<6 {
             candidates.append(dir.appendingPathComponent("images/build").path)

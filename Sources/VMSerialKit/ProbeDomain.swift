@@ -22,15 +22,6 @@ public enum ProbeDomain {
             // The overlay is private to this run; sharing is a host-side property the guest cannot see.
             d.devices.disks[i].shareable = false
         }
-        d.nvmeDisks = d.nvmeDisks.map { n in
-            var n = n
-            if let overlay = overlays[n.source] {
-                n.source = overlay
-                n.format = "qcow2"
-                n.shareable = false
-            }
-            return n
-        }
         d.devices.other.removeAll { $0.name == "serial" || $0.name == "console" }
         d.devices.other += consoleDevices(console: run.path("console.log"), report: run.path("report.txt"))
         return d
@@ -44,10 +35,9 @@ public enum ProbeDomain {
         ]
     }
 
-    /// Every disk source of the domain (libvirt disks and NVMe).
+    /// Every disk source of the domain.
     public static func sources(of d: DomainDefinition) -> [(source: String, format: String)] {
         d.devices.disks.compactMap { disk in disk.source.map { ($0, disk.driverType ?? "raw") } }
-            + d.nvmeDisks.map { ($0.source, $0.format) }
     }
 
     /// qcow2 overlays over every source, in `run`. Returns source → overlay.

@@ -31,7 +31,7 @@ public struct ResolvedDisk: Equatable, Sendable {
     public var source: String
     public var format: VMSpec.Disk.Format
     public var bus: Bus
-    /// libvirt `<target dev>` (vda, sdb) or, for NVMe, the controller name (nvme0).
+    /// libvirt `<target dev>` (vda, sdb); NVMe disks take vd* names like virtio ones.
     public var target: String
     /// The serial the user wrote, if any. Generated ones come from the registry.
     public var serial: String?

@@ -119,11 +119,7 @@ public enum SpecValidator {
             var target: String
             if let t = d.target {
                 target = t
-                if d.bus == .nvme {
-                    if !(t.hasPrefix("nvme") && Int(t.dropFirst(4)) != nil) {
-                        fail("\(at).target", "\"\(t)\" is not an NVMe controller name", "use nvme0, nvme1, … or leave it out")
-                    }
-                } else if !(t.hasPrefix(d.bus.targetPrefix) && t.count > 2 && t.dropFirst(2).allSatisfy({ $0 >= "a" && $0 <= "z" })) {
+                if !(t.hasPrefix(d.bus.targetPrefix) && t.count > 2 && t.dropFirst(2).allSatisfy({ $0 >= "a" && $0 <= "z" })) {
                     fail("\(at).target", "\"\(t)\" does not fit bus \(d.bus.rawValue) (its targets are \(d.bus.targetPrefix)a, \(d.bus.targetPrefix)b, …)", "use \(d.bus.targetPrefix)a… or leave target out")
                 }
             } else {
@@ -131,7 +127,7 @@ public enum SpecValidator {
                 repeat {
                     let n = next[prefix, default: 0]
                     next[prefix] = n + 1
-                    target = d.bus == .nvme ? "nvme\(n)" : prefix + driveLetters(n)
+                    target = prefix + driveLetters(n)
                 } while explicit.contains(target)
             }
             if let j = targets[target] {

@@ -18,7 +18,7 @@ public struct ExpectedDisk: Sendable, Equatable {
     public var name: String
     /// virtio, scsi, sata or nvme.
     public var bus: String
-    /// libvirt target dev (vda, sdb) or the NVMe controller name (nvme0).
+    /// libvirt target dev (vda, sdb; NVMe disks have vd* names too).
     public var target: String
     public var serial: String?
     public var limit: Int
@@ -70,7 +70,6 @@ public enum Comparator {
             if let l = d.location.location { byLocation[l] = d } else { unplaced.append(d) }
         }
         var matched: Set<DeviceLocation> = []
-        let nvme = domain.nvmeDisks
         for disk in expected.disks {
             let what = "disk \(disk.name) (\(disk.bus) \(disk.target)) serial"
             let want = disk.serial ?? ""
@@ -78,23 +77,18 @@ public enum Comparator {
             let location: DeviceLocation
             let configured: String?
             do {
-                if disk.bus == "nvme" {
-                    guard let n = nvme.first(where: { $0.target == disk.target }) else {
-                        checks.append(Check(what: what, expected: want, seen: "(not in domain)", ok: false,
-                                            detail: "the domain definition has no NVMe controller \(disk.target); it was changed outside vmserial — re-run `vmserial launch`"))
-                        continue
-                    }
-                    location = DomainLocations.location(of: n)
-                    configured = n.serial
-                } else {
-                    guard let d = domain.devices.disks.first(where: { $0.targetDev == disk.target }) else {
-                        checks.append(Check(what: what, expected: want, seen: "(not in domain)", ok: false,
-                                            detail: "the domain definition has no disk with target \(disk.target); it was changed outside vmserial — re-run `vmserial launch`"))
-                        continue
-                    }
-                    location = try DomainLocations.location(of: d, in: domain)
-                    configured = d.serial
+                guard let d = domain.devices.disks.first(where: { $0.targetDev == disk.target }) else {
+                    checks.append(Check(what: what, expected: want, seen: "(not in domain)", ok: false,
+                                        detail: "the domain definition has no disk with target \(disk.target); it was changed outside vmserial — re-run `vmserial launch`"))
+                    continue
                 }
+                if (disk.bus == "nvme") != domain.isNVMe(d) {
+                    checks.append(Check(what: what, expected: want, seen: "(wrong device)", ok: false,
+                                        detail: "the domain definition presents \(disk.target) as \(domain.isNVMe(d) ? "nvme" : d.targetBus ?? "?"), not \(disk.bus); it was changed outside vmserial — re-run `vmserial launch`"))
+                    continue
+                }
+                location = try DomainLocations.location(of: d, in: domain)
+                configured = d.serial
             } catch {
                 checks.append(Check(what: what, expected: want, seen: "(no address)", ok: false, detail: "\(error)"))
                 continue

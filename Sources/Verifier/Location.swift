@@ -137,8 +137,4 @@ public enum DomainLocations {
             throw Failure.noAddress(disk: disk.targetDev)
         }
     }
-
-    public static func location(of nvme: NVMeDisk) -> DeviceLocation {
-        DeviceLocation(pciPath: [.init(nvme.slot, 0)])
-    }
 }

@@ -1,0 +1,161 @@
+import DomainXML
+import Foundation
+import Libvirt
+import Testing
+
+/// The package root, found from this file's path.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().path
+
+/// The integration tests drive the real `vmserial` binary, as a user or CI would.
+func vmserialBinary() throws -> String {
+    for config in ["debug", "release"] {
+        let p = "\(packageRoot)/.build/\(config)/vmserial"
+        if FileManager.default.isExecutableFile(atPath: p) { return p }
+    }
+    Issue.record("vmserial is not built: run `swift build` (make test does) before the integration tests")
+    throw CancellationError()
+}
+
+let libvirtURI = ProcessInfo.processInfo.environment["LIBVIRT_DEFAULT_URI"].flatMap { $0.isEmpty ? nil : $0 } ?? "qemu:///system"
+
+struct RunResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var all: String { stdout + stderr }
+}
+
+@discardableResult
+func run(_ tool: String, _ args: [String], env: [String: String] = [:]) throws -> RunResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: tool.hasPrefix("/") ? tool : "/usr/bin/\(tool)")
+    p.arguments = args
+    var e = ProcessInfo.processInfo.environment
+    for (k, v) in env { e[k] = v }
+    p.environment = e
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    // Read both pipes concurrently so a chatty child never blocks on a full pipe.
+    nonisolated(unsafe) var errData = Data()
+    let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
+    reader.start()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    while reader.isExecuting || !reader.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+    return RunResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                     stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// A private world for one test: a folder with disk images and specs, its own registry,
+/// unique VM names; every domain it made is undefined afterwards.
+final class Sandbox {
+    let dir: String
+    let registry: String
+    let tag: String
+    let connection: Connection
+    private(set) var domains: [String] = []
+
+    init() throws {
+        tag = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        dir = NSTemporaryDirectory() + "vmserial-it-\(tag)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        chmod(dir, 0o755)  // QEMU runs as libvirt-qemu under qemu:///system
+        registry = dir + "/registry.sqlite"
+        connection = try Connection(uri: libvirtURI)
+    }
+
+    deinit {
+        for name in domains {
+            if let d = try? connection.lookupDomain(name: name) {
+                if (try? d.isActive) == true { try? d.destroy() }
+                try? d.undefine()
+            }
+        }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    func name(_ base: String) -> String {
+        let n = "it-\(base)-\(tag)"
+        domains.append(n)
+        return n
+    }
+
+    /// A disk image in the sandbox.
+    @discardableResult
+    func disk(_ file: String, format: String = "qcow2", size: String = "16M") throws -> String {
+        let path = "\(dir)/\(file)"
+        if !FileManager.default.fileExists(atPath: path) {
+            let r = try run("qemu-img", ["create", "-q", "-f", format, path, size])
+            #expect(r.status == 0, "qemu-img create: \(r.stderr)")
+        }
+        return path
+    }
+
+    struct DiskSpec {
+        var name: String
+        var bus: String
+        var format = "qcow2"
+        var serial: String?
+        var volume: String?
+        var shareable = false
+        var file: String?
+    }
+
+    /// Writes a spec booting the probe kernel (so a started guest powers itself off).
+    func spec(_ vm: String, disks: [DiskSpec], machine: String = "pc", extra: [String: Any] = [:]) throws -> String {
+        var list: [[String: Any]] = []
+        for d in disks {
+            let file = d.file ?? "\(vm)-\(d.name).\(d.format == "raw" ? "img" : "qcow2")"
+            try disk(file, format: d.format)
+            var e: [String: Any] = ["name": d.name, "source": file, "bus": d.bus, "format": d.format]
+            if let s = d.serial { e["serial"] = s }
+            if let v = d.volume { e["volume"] = v }
+            if d.shareable { e["shareable"] = true }
+            list.append(e)
+        }
+        var s: [String: Any] = [
+            "name": vm, "memoryMiB": 256, "vcpus": 1, "accel": "tcg", "machine": machine,
+            "boot": ["kernel": "\(packageRoot)/images/build/probe-vmlinuz", "initrd": "\(packageRoot)/images/build/probe-initrd.img",
+                     "cmdline": "console=ttyS0 quiet vmserial.after=poweroff"],
+            "disks": list,
+        ]
+        for (k, v) in extra { s[k] = v }
+        let path = "\(dir)/\(vm).json"
+        try JSONSerialization.data(withJSONObject: s, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// Runs vmserial with this sandbox's registry and the test connection.
+    @discardableResult
+    func vmserial(_ args: String...) throws -> RunResult {
+        try run(try vmserialBinary(), args, env: ["VMSERIAL_REGISTRY": registry, "LIBVIRT_DEFAULT_URI": libvirtURI, "VMSERIAL_ACCEL": "tcg"])
+    }
+
+    func json(_ r: RunResult) throws -> [String: Any] {
+        let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8))
+        return try #require(obj as? [String: Any], "not a JSON object: \(r.stdout)\n\(r.stderr)")
+    }
+
+    func definition(_ name: String) throws -> DomainXML.Domain {
+        try DomainXML.Domain(xml: connection.lookupDomain(name: name).xmlDesc(inactive: true))
+    }
+
+    func exists(_ name: String) -> Bool { (try? connection.domainExists(name: name)) ?? false }
+
+    /// What the registry holds, as `serials --json` prints it ("" when there is no registry).
+    func registrySnapshot() throws -> String {
+        guard FileManager.default.fileExists(atPath: registry) else { return "" }
+        return try vmserial("serials", "--json").stdout
+    }
+
+    func sha256(_ path: String) throws -> String {
+        String(try run("sha256sum", [path]).stdout.prefix(64))
+    }
+}
+
+extension Dictionary where Key == String, Value == Any {
+    var disks: [[String: Any]] { (self["disks"] as? [[String: Any]]) ?? [] }
+    func disk(_ name: String) -> [String: Any]? { disks.first { $0["name"] as? String == name } }
+}

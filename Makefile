@@ -1,0 +1,64 @@
+# vmserial: the two commands a new user needs are `make demo` and `make test`.
+# Both set the host up first (Debian packages, libvirt daemon, probe images).
+
+SWIFT        ?= swift
+CONFIG       ?= debug
+BIN          := .build/$(CONFIG)/vmserial
+DEMO_DIR     := images/build/demo
+export LIBVIRT_DEFAULT_URI ?= qemu:///system
+# The demo keeps its own registry so it never mixes with a real one.
+DEMO_REGISTRY ?= $(CURDIR)/images/build/demo/registry.sqlite
+
+.PHONY: all deps images build demo demo-disks test unit integration bench clean help
+
+all: build
+
+help:
+	@echo "make demo         set up the host, build, launch examples/vm1.json and verify it from inside"
+	@echo "make test         set up the host, build, run unit and integration tests (real libvirt + QEMU)"
+	@echo "make unit         the fast unit tests only (no daemon, no guest)"
+	@echo "make integration  the integration tests only"
+	@echo "make bench        benchmarks: verify vs a bare QEMU boot of the same probe"
+	@echo "make deps         Debian packages and the libvirt daemon (scripts/host-setup.sh)"
+	@echo "make images       the probe guest (images/build/)"
+
+deps:
+	@bash scripts/host-setup.sh
+
+images: deps
+	@$(MAKE) --no-print-directory -C images probe
+
+build:
+	$(SWIFT) build -c $(CONFIG) --product vmserial
+
+demo-disks: images
+	@mkdir -p $(DEMO_DIR)
+	@test -f $(DEMO_DIR)/root.qcow2 || qemu-img create -q -f qcow2 $(DEMO_DIR)/root.qcow2 64M
+	@test -f $(DEMO_DIR)/data.qcow2 || qemu-img create -q -f qcow2 $(DEMO_DIR)/data.qcow2 64M
+	@test -f $(DEMO_DIR)/share.img  || qemu-img create -q -f raw   $(DEMO_DIR)/share.img 32M
+
+demo: deps images build demo-disks
+	VMSERIAL_REGISTRY=$(DEMO_REGISTRY) $(BIN) launch examples/vm1.json
+	@echo "--- the example guest (the probe kernel) reports and powers itself off; waiting for it"
+	@for i in $$(seq 1 120); do \
+	  virsh domstate vm1 2>/dev/null | grep -q 'shut off' && break; sleep 1; done
+	VMSERIAL_REGISTRY=$(DEMO_REGISTRY) $(BIN) serials --domain vm1
+	VMSERIAL_REGISTRY=$(DEMO_REGISTRY) $(BIN) verify --domain vm1 --reboots 1
+
+test: deps images
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+unit:
+	$(SWIFT) test --skip IntegrationTests
+
+integration: deps images
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --filter IntegrationTests
+
+bench: deps images
+	$(SWIFT) build -c release --product vmserial
+	bash bench/verify-vs-qemu.sh
+
+clean:
+	rm -rf .build images/build
