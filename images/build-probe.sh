@@ -5,6 +5,9 @@
 #
 # Output (in images/build/, git-ignored):
 #   probe-vmlinuz      copy of /boot/vmlinuz-$KVER
+#   probe-vmlinux      the same kernel uncompressed (ELF with a PVH entry note):
+#                      QEMU boots it directly (-kernel probe-vmlinux), skipping
+#                      the in-guest decompression, which costs seconds under TCG
 #   probe-initrd.img   gzip'd newc cpio: busybox-static, the storage modules, /init
 #   probe.stamp        hash of every input; an unchanged hash means nothing to do
 #
@@ -12,6 +15,7 @@
 #   KVER=6.1.0-56-amd64   kernel to use (default: newest /boot/vmlinuz-*-amd64)
 #   OUT=DIR               output directory (default: images/build next to this script)
 #   FORCE=1               rebuild even when the inputs did not change
+#   PVH=0                 do not make probe-vmlinux
 #
 # Needs only Debian packages: linux-image-amd64, busybox-static, cpio, kmod, gzip
 # (xz-utils / zstd only if the modules are compressed).
@@ -54,6 +58,11 @@ MODDIR=/lib/modules/$KVER
 "$BUSYBOX" --list >/dev/null 2>&1 || die "$BUSYBOX is not a busybox binary"
 if ldd "$BUSYBOX" >/dev/null 2>&1; then die "$BUSYBOX is dynamically linked; install busybox-static"; fi
 [[ -r "$INIT_SRC" ]] || die "$INIT_SRC missing"
+PVH=${PVH:-1}
+if [[ "$PVH" != 0 ]] && ! grep -qx 'CONFIG_PVH=y' "/boot/config-$KVER" 2>/dev/null; then
+    log "kernel $KVER has no CONFIG_PVH=y (or no /boot/config-$KVER): not making probe-vmlinux"
+    PVH=0
+fi
 command -v modprobe >/dev/null || die "modprobe missing (apt-get install kmod)"
 command -v cpio >/dev/null || die "cpio missing (apt-get install cpio)"
 
@@ -92,10 +101,11 @@ for m in "${TARGET_MODULES[@]}"; do add_module "$m"; done
 # ---- up-to-date check -------------------------------------------------------------
 INITRD=$OUT/probe-initrd.img
 VMLINUZ=$OUT/probe-vmlinuz
+VMLINUX=$OUT/probe-vmlinux
 STAMP=$OUT/probe.stamp
 inputs_hash() {
     {
-        echo "kver $KVER"
+        echo "kver $KVER pvh $PVH"
         sha256sum "${BASH_SOURCE[0]}" "$INIT_SRC" "$BUSYBOX" "$KERNEL" "${MODS[@]}" | cut -d" " -f1
     } | sha256sum | cut -d' ' -f1
 }
@@ -103,9 +113,12 @@ mkdir -p "$OUT"
 exec 9>"$OUT/.lock"
 flock 9 2>/dev/null || true
 HASH=$(inputs_hash)
-if [[ -z "${FORCE:-}" && -f "$STAMP" && -f "$INITRD" && -f "$VMLINUZ" && "$(cat "$STAMP")" == "$HASH" ]]; then
+if [[ -z "${FORCE:-}" && -f "$STAMP" && -f "$INITRD" && -f "$VMLINUZ" \
+      && ( "$PVH" == 0 || -f "$VMLINUX" || -f "$VMLINUX.unavailable" ) \
+      && "$(cat "$STAMP")" == "$HASH" ]]; then
     log "up to date ($KVER)"
     touch "$INITRD" "$VMLINUZ" "$STAMP"   # keep make's timestamps happy
+    [[ "$PVH" == 0 || ! -f "$VMLINUX" ]] || touch "$VMLINUX"
     exit 0
 fi
 
@@ -154,7 +167,42 @@ find . -mindepth 1 -printf '%P\n' | LC_ALL=C sort \
     | cpio --quiet -o -H newc -R 0:0 --reproducible \
     | gzip -n -9 > "$OUT/.probe-initrd.tmp"
 cp "$KERNEL" "$OUT/.probe-vmlinuz.tmp"
+
+# Uncompressed kernel for PVH boot: the bzImage payload is a compressed ELF
+# vmlinux; find the compressed stream (like the kernel's scripts/extract-vmlinux)
+extract_vmlinux() {   # BZIMAGE OUTFILE
+    local img=$1 out=$2 magic cmd off
+    for pair in 'xz|\xfd7zXZ\x00' 'zstd|\x28\xb5\x2f\xfd' 'gzip|\x1f\x8b\x08'; do
+        cmd=${pair%%|*}; magic=${pair#*|}
+        command -v "$cmd" >/dev/null || continue
+        for off in $(LC_ALL=C grep -obUaP "$magic" "$img" 2>/dev/null | cut -d: -f1); do
+            case $cmd in
+            xz)   tail -c +$((off + 1)) "$img" | xz -dc --single-stream > "$out" 2>/dev/null ;;
+            zstd) tail -c +$((off + 1)) "$img" | zstd -qdc > "$out" 2>/dev/null ;;
+            gzip) tail -c +$((off + 1)) "$img" | gzip -dc > "$out" 2>/dev/null ;;
+            esac
+            if [[ "$(head -c 4 "$out" | od -An -tx1 | tr -d ' \n')" == 7f454c46 ]]; then
+                return 0
+            fi
+        done
+    done
+    rm -f "$out"
+    return 1
+}
+if [[ "$PVH" != 0 ]]; then
+    if ! extract_vmlinux "$KERNEL" "$OUT/.probe-vmlinux.tmp"; then
+        log "could not extract an ELF vmlinux from $KERNEL: not making probe-vmlinux"
+        PVH=0
+        : > "$VMLINUX.unavailable"
+    fi
+fi
 mv -f "$OUT/.probe-initrd.tmp" "$INITRD"
 mv -f "$OUT/.probe-vmlinuz.tmp" "$VMLINUZ"
+if [[ "$PVH" != 0 ]]; then
+    mv -f "$OUT/.probe-vmlinux.tmp" "$VMLINUX"
+    rm -f "$VMLINUX.unavailable"
+else
+    rm -f "$VMLINUX"
+fi
 echo "$HASH" > "$STAMP"
-log "built $INITRD ($(stat -c %s "$INITRD") bytes, ${#MODS[@]} modules) and $VMLINUZ ($KVER)"
+log "built $INITRD ($(stat -c %s "$INITRD") bytes, ${#MODS[@]} modules), $VMLINUZ$([[ "$PVH" == 0 ]] || echo " and $VMLINUX") ($KVER)"

@@ -8,10 +8,15 @@ public struct Domain: Equatable, Sendable {
     public var uuid: String?
     public var memoryKiB: UInt64
     public var vcpus: Int
+    /// `<vcpu>` attributes (placement, cpuset, current), kept so a round trip does not drop them.
+    public var vcpuOther: [XElement.Attribute]
     public var metadata: [XElement]
     public var os: OS
     public var sysinfo: Sysinfo?
     public var features: [String]
+    /// Features that carry attributes or children (`<vmport state='off'/>`, `<hyperv>…`), by name:
+    /// rendered in place of the bare name while it is in `features`.
+    public var featureElements: [String: XElement]
     public var cpu: XElement?
     public var onPoweroff: String?
     public var onReboot: String?
@@ -37,9 +42,11 @@ public struct Domain: Equatable, Sendable {
         self.uuid = uuid
         self.memoryKiB = memoryKiB
         self.vcpus = vcpus
+        self.vcpuOther = []
         self.os = os
         self.sysinfo = sysinfo
         self.features = features
+        self.featureElements = [:]
         self.cpu = cpu
         self.onPoweroff = onPoweroff
         self.onReboot = onReboot

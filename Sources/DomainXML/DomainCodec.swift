@@ -18,10 +18,14 @@ extension Domain {
         if let uuid { kids.append(XElement("uuid", text: uuid)) }
         if !metadata.isEmpty { kids.append(XElement("metadata", children: metadata)) }
         kids.append(XElement("memory", [("unit", "KiB")], text: "\(memoryKiB)"))
-        kids.append(XElement("vcpu", text: "\(vcpus)"))
+        var vcpu = XElement("vcpu", text: "\(vcpus)")
+        vcpu.attributes = vcpuOther
+        kids.append(vcpu)
         if let sysinfo { kids.append(sysinfo.element()) }
         kids.append(os.element())
-        if !features.isEmpty { kids.append(XElement("features", children: features.map { XElement($0) })) }
+        if !features.isEmpty {
+            kids.append(XElement("features", children: features.map { featureElements[$0] ?? XElement($0) }))
+        }
         if let cpu { kids.append(cpu) }
         if let onPoweroff { kids.append(XElement("on_poweroff", text: onPoweroff)) }
         if let onReboot { kids.append(XElement("on_reboot", text: onReboot)) }
@@ -57,9 +61,13 @@ extension Domain {
         metadata = root.first("metadata")?.elements ?? []
         memoryKiB = Self.kibibytes(root.first("memory")) ?? 0
         vcpus = Int(root.first("vcpu")?.text ?? "1") ?? 1
+        vcpuOther = root.first("vcpu")?.attributes ?? []
         sysinfo = root.first("sysinfo").map(Sysinfo.init(element:))
         os = OS(element: root.first("os") ?? XElement("os"))
-        features = root.first("features")?.elements.map(\.name) ?? []
+        let featureList = root.first("features")?.elements ?? []
+        features = featureList.map(\.name)
+        featureElements = Dictionary(featureList.filter { !$0.attributes.isEmpty || !$0.children.isEmpty }.map { ($0.name, $0) },
+                                     uniquingKeysWith: { first, _ in first })
         cpu = root.first("cpu")
         onPoweroff = root.first("on_poweroff")?.text
         onReboot = root.first("on_reboot")?.text
