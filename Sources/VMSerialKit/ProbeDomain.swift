@@ -40,14 +40,15 @@ public enum ProbeDomain {
         d.devices.disks.compactMap { disk in disk.source.map { ($0, disk.driverType ?? "raw") } }
     }
 
-    /// qcow2 overlays over every source, in `run`. Returns source → overlay.
-    public static func makeOverlays(for d: DomainDefinition, run: RunDirectory) throws -> [String: String] {
-        var map: [String: String] = [:]
-        for (i, s) in sources(of: d).enumerated() where map[s.source] == nil {
+    /// qcow2 overlays over every source that `existing` does not cover yet, in `run`.
+    /// Returns `existing` plus the new source → overlay pairs.
+    public static func makeOverlays(for d: DomainDefinition, run: RunDirectory, existing: [String: String] = [:]) throws -> [String: String] {
+        var map = existing
+        for s in sources(of: d) where map[s.source] == nil {
             guard FileManager.default.fileExists(atPath: s.source) else {
                 throw VMSerialError.badInput("disk image \(s.source) of domain \(d.name) does not exist; restore it or re-launch with the right source")
             }
-            let overlay = run.path("overlay-\(i).qcow2")
+            let overlay = run.path("overlay-\(map.count).qcow2")
             // -U: read the backing file's size without a write lock, so a shared disk in use elsewhere still works.
             _ = try Tool.run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", s.format, "-b", s.source, overlay])
             map[s.source] = overlay

@@ -14,12 +14,19 @@ public struct VerifyOptions: Sendable {
     public var forceRestart = false
     /// Seconds one boot may take before the guest counts as silent.
     public var timeout: Double = 180
+    /// After the cycles, migrate every disk into this folder (new files) and verify again.
+    public var migrateTo: String?
+    /// With `migrateTo`: copy while a probe guest runs (block copy and pivot), then reboot that same guest.
+    public var live = false
 
-    public init(reboots: Int = 0, relaunch: Bool = false, forceRestart: Bool = false, timeout: Double = 180) {
+    public init(reboots: Int = 0, relaunch: Bool = false, forceRestart: Bool = false, timeout: Double = 180,
+                migrateTo: String? = nil, live: Bool = false) {
         self.reboots = reboots
         self.relaunch = relaunch
         self.forceRestart = forceRestart
         self.timeout = timeout
+        self.migrateTo = migrateTo
+        self.live = live
     }
 }
 
@@ -40,6 +47,7 @@ public struct ProbeVerifier {
         var kinds = ["boot"]
         for i in 0..<max(0, o.reboots) { kinds.append(i % 2 == 0 ? "guest-reboot" : "restart") }
         if o.relaunch { kinds.append("relaunch") }
+        if o.migrateTo != nil { kinds.append(o.live ? "migrate-live" : "migrate-offline") }
         return kinds
     }
 
@@ -94,21 +102,36 @@ public struct ProbeVerifier {
         }
         var overlays: [String: String] = [:]
         for group in groups {
-            if kinds[group[0]] == "relaunch" {
+            let kind = kinds[group[0]]
+            if kind == "migrate-offline" {
+                try migrateAll(name, to: options.migrateTo!, live: nil)
+            }
+            if kind == "relaunch" {
                 progress("relaunch: undefining \(name) and launching it again from the registry")
                 try connection.lookupDomain(name: name).undefine()
                 _ = try Launcher(connection: connection, registry: registry).relaunch(vm: name, options: LaunchOptions(start: false))
             }
             let real = try DomainDefinition(xml: connection.lookupDomain(name: name).xmlDesc(inactive: true))
-            for s in ProbeDomain.sources(of: real) where overlays[s.source] == nil {
-                overlays.merge(try ProbeDomain.makeOverlays(for: real, run: run)) { a, _ in a }
-            }
-            let probe = ProbeDomain.derive(from: real, images: images, run: run, after: group.count > 1 ? "reboot" : "poweroff",
-                                           overlays: overlays)
+            overlays = try ProbeDomain.makeOverlays(for: real, run: run, existing: overlays)
+            let live = kind == "migrate-live"
+            let probe = ProbeDomain.derive(from: real, images: images, run: run,
+                                           after: live ? "stay" : (group.count > 1 ? "reboot" : "poweroff"), overlays: overlays)
             let started = Date()
-            let reports: [ProbeReport]
+            var reports: [ProbeReport]
             do {
-                reports = try boot(probe, expecting: group.count, kinds: group.map { kinds[$0] }, run: run, timeout: options.timeout)
+                if live {
+                    // The guest comes up and reports on the old files; its disks are copied and pivoted
+                    // to the new ones while it runs; then the same QEMU process resets and reports again.
+                    reports = try boot(probe, expecting: 2, kinds: ["live-source", kind], run: run, timeout: options.timeout) { dom in
+                        progress("guest up: copying its disks live into \(options.migrateTo!)")
+                        try migrateAll(name, to: options.migrateTo!, live: dom)
+                        progress("pivoted to the new files: resetting the running guest")
+                        try dom.reset()
+                    }
+                    reports = Array(reports.suffix(1))
+                } else {
+                    reports = try boot(probe, expecting: group.count, kinds: group.map { kinds[$0] }, run: run, timeout: options.timeout)
+                }
             } catch let e as VMSerialError {
                 report.error = e.description
                 return report
@@ -125,7 +148,8 @@ public struct ProbeVerifier {
     }
 
     /// Starts the probe as a transient domain and collects `count` reports from its second serial port.
-    func boot(_ probe: DomainDefinition, expecting count: Int, kinds: [String], run: RunDirectory, timeout: Double) throws -> [ProbeReport] {
+    func boot(_ probe: DomainDefinition, expecting count: Int, kinds: [String], run: RunDirectory, timeout: Double,
+              afterFirstReport: ((Libvirt.Domain) throws -> Void)? = nil) throws -> [ProbeReport] {
         let reportFile = run.path("report.txt"), consoleFile = run.path("console.log")
         for f in [reportFile, consoleFile] { FileManager.default.createFile(atPath: f, contents: nil) }
         progress("booting the probe (\(kinds.joined(separator: ", ")))")
@@ -147,6 +171,17 @@ public struct ProbeVerifier {
             text = (try? String(contentsOfFile: reportFile, encoding: .isoLatin1)) ?? ""
             let done = ProbeReport.countComplete(text)
             if done > announced, done < count {
+                if let hook = afterFirstReport, announced == 0 {
+                    announced = done
+                    do {
+                        try hook(dom)
+                    } catch let e as VMSerialError {
+                        throw e
+                    } catch {
+                        throw VMSerialError.failed("\(error)")
+                    }
+                    continue
+                }
                 progress("cycle \(done) reported; guest rebooting itself (\(kinds[done]))")
                 announced = done
             }
@@ -171,6 +206,30 @@ public struct ProbeVerifier {
             throw VMSerialError.failed("the probe guest of \(probe.name) sent \(reports.count) of \(count) reports \(why)\(consoleTail(consoleFile))")
         }
         return Array(reports.prefix(count))
+    }
+
+    /// Moves every disk of the VM into `dir` (files named <vm>-<disk>.<format>). With `live`, the
+    /// copies are taken from that running domain (the probe) by block copy and pivot.
+    func migrateAll(_ name: String, to dir: String, live: Libvirt.Domain?) throws {
+        guard let a = try registry.assignment(vm: name) else { throw RegistryError.notFound(vm: name) }
+        var m = Migrator(connection: connection, registry: registry)
+        m.log = progress
+        for disk in a.disks {
+            let def = try DomainDefinition(xml: connection.lookupDomain(name: name).xmlDesc(inactive: true))
+            let format = def.devices.disks.first { $0.targetDev == disk.target }?.driverType ?? "raw"
+            let target = (dir as NSString).appendingPathComponent("\(name)-\(disk.name).\(format == "qcow2" ? "qcow2" : "img")")
+            let p = try m.plan(domain: name, MigrateOptions(disk: disk.name, to: target, format: format, live: live != nil),
+                               expectRunning: live != nil)
+            progress("migrating disk \(disk.name) (serial \(disk.serial ?? "none")) to \(target)")
+            _ = try m.guardingTarget(p) {
+                if let live {
+                    try m.liveCopy(live, disk: disk.target, target: target, format: format, backing: nil)
+                } else {
+                    try m.offlineCopy(source: p.source, sourceFormat: p.sourceFormat, target: target, format: format, backing: nil)
+                }
+            }
+            try m.commit(p)
+        }
     }
 
     func consoleTail(_ path: String) -> String {

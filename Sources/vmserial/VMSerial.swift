@@ -35,7 +35,7 @@ struct VMSerial: ParsableCommand {
           VMSERIAL_IMAGES      folder with probe-vmlinuz and probe-initrd.img (`make images`)
         """,
         version: "0.1.0",
-        subcommands: [Launch.self, Serials.self, Verify.self]
+        subcommands: [Launch.self, Serials.self, Verify.self, Migrate.self]
     )
 
     /// ArgumentParser exits 64 on usage errors; vmserial documents 2 for all bad input.

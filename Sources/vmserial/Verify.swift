@@ -15,13 +15,16 @@ struct Verify: ParsableCommand {
 
         --reboots N adds N boot cycles, alternating a reboot the guest itself performs and a
         destroy/start; --relaunch then undefines the domain, launches it again from the
-        registry and verifies once more. Every cycle must show the same identity.
+        registry and verifies once more. --migrate-to DIR then moves every disk into DIR (new
+        files; with --live by block copy while a probe guest runs, which then reboots) and
+        verifies again. Every cycle must show the same identity.
 
         Build the probe first with `make images`.
 
         EXAMPLES:
           vmserial verify --domain vm1
           vmserial verify --domain vm1 --reboots 2 --relaunch --junit verify.xml
+          vmserial verify --domain vm1 --migrate-to /srv/new --live
           vmserial verify --domain vm1 --json | jq .ok
 
         EXIT CODES: 0 every check passed, 1 a check failed or the guest never reported,
@@ -43,6 +46,12 @@ struct Verify: ParsableCommand {
     @Flag(name: .long, help: "If the domain runs, shut it down for the probe and start it again afterwards.")
     var forceRestart = false
 
+    @Option(name: .long, help: ArgumentHelp("After the cycles, migrate every disk into this folder (new files, same serials) and verify again.", valueName: "dir"))
+    var migrateTo: String?
+
+    @Flag(name: .long, help: "With --migrate-to: copy while a probe guest runs (block copy and pivot), then reboot that guest.")
+    var live = false
+
     @Option(name: .long, help: "Seconds one boot may take before the guest counts as silent.")
     var timeout: Double = 180
 
@@ -61,6 +70,13 @@ struct Verify: ParsableCommand {
         }
         guard reboots >= 0, reboots <= 100 else { throw ValidationError("--reboots must be between 0 and 100") }
         guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+        if live && migrateTo == nil { throw ValidationError("--live goes with --migrate-to DIR") }
+        if let dir = migrateTo {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+                throw ValidationError("--migrate-to \(dir) is not an existing folder; create it first")
+            }
+        }
     }
 
     func run() throws {
@@ -71,7 +87,9 @@ struct Verify: ParsableCommand {
             var verifier = ProbeVerifier(connection: conn, registry: reg)
             verifier.progress = { if !json { progress($0) } }
             let report = try verifier.verify(domain: domain, options: VerifyOptions(reboots: reboots, relaunch: relaunch,
-                                                                                     forceRestart: forceRestart, timeout: timeout))
+                                                                                     forceRestart: forceRestart, timeout: timeout,
+                                                                                     migrateTo: migrateTo.map { URL(fileURLWithPath: $0).standardizedFileURL.path },
+                                                                                     live: live))
             if let junit {
                 do {
                     try report.junit().write(toFile: junit, atomically: true, encoding: .utf8)

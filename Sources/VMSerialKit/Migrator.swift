@@ -1,0 +1,341 @@
+import DomainXML
+import Foundation
+import Libvirt
+import SerialPolicy
+import SerialRegistry
+
+public struct MigrateOptions: Sendable {
+    /// The disk to move: its spec name (root) or libvirt target (vda).
+    public var disk: String
+    public var to: String
+    /// Target format; default: the source's (qcow2 with --backing).
+    public var format: String?
+    /// Make the target a qcow2 overlay on this base, holding the same guest-visible data.
+    public var backing: String?
+    public var live = false
+    public var removeSource = false
+
+    public init(disk: String, to: String, format: String? = nil, backing: String? = nil, live: Bool = false, removeSource: Bool = false) {
+        self.disk = disk
+        self.to = to
+        self.format = format
+        self.backing = backing
+        self.live = live
+        self.removeSource = removeSource
+    }
+}
+
+public struct MigrateResult: Sendable, Codable, Equatable {
+    public var domain: String
+    public var disk: String
+    public var volume: String
+    public var serial: String?
+    public var from: String
+    public var to: String
+    public var format: String
+    public var backing: String?
+    public var live: Bool
+    public var bytes: UInt64
+    public var seconds: Double
+    public var sourceRemoved: Bool
+}
+
+/// Moves a disk's data to a new file and keeps its serial: the serial belongs to the volume.
+/// All or nothing: on any failure (or Ctrl-C) the domain still points at the original, the
+/// original is untouched, the registry is unchanged and the partial target is removed.
+public struct Migrator {
+    public let connection: Connection
+    public let registry: any Registry
+    /// (bytes done, bytes total), at most a few times a second.
+    public var progress: @Sendable (UInt64, UInt64) -> Void = { _, _ in }
+    public var log: (String) -> Void = { _ in }
+
+    public init(connection: Connection, registry: any Registry) {
+        self.connection = connection
+        self.registry = registry
+    }
+
+    /// Everything checked before a byte is copied.
+    public struct Plan: Sendable {
+        public var domain: String
+        public var assigned: AssignedDisk
+        public var definition: DomainDefinition
+        public var index: Int
+        public var source: String
+        public var sourceFormat: String
+        public var target: String
+        public var format: String
+        public var options: MigrateOptions
+    }
+
+    /// Checks a migration: the disk, the domain's state, the target, the backing file, free space.
+    /// `expectRunning`: nil to take it from `options.live`.
+    public func plan(domain name: String, _ o: MigrateOptions, expectRunning: Bool? = nil) throws -> Plan {
+        guard let assignment = try registry.assignment(vm: name) else {
+            throw VMSerialError.badInput("vmserial has no record of \(name) in its registry; launch it with `vmserial launch SPEC`")
+        }
+        guard let assigned = assignment.disks.first(where: { $0.name == o.disk || $0.target == o.disk }) else {
+            throw VMSerialError.badInput("\(name) has no disk \(o.disk); its disks are \(assignment.disks.map { "\($0.name) (\($0.target))" }.joined(separator: ", "))")
+        }
+        let dom: Libvirt.Domain
+        do {
+            dom = try connection.lookupDomain(name: name)
+        } catch let e as LibvirtError where e.kind == .noDomain {
+            throw VMSerialError.badInput("libvirt at \(connection.uri) has no domain \(name)")
+        }
+        let running = try dom.isActive
+        let wantRunning = expectRunning ?? o.live
+        if running && !wantRunning {
+            throw VMSerialError.badInput("\(name) is running; shut it down for an offline migration, or pass --live to copy while it runs")
+        }
+        if wantRunning && !running {
+            throw VMSerialError.badInput("--live needs \(name) running; it is shut off, so leave out --live for an offline migration")
+        }
+        let def = try DomainDefinition(xml: dom.xmlDesc(inactive: true))
+        guard let index = def.devices.disks.firstIndex(where: { $0.targetDev == assigned.target }),
+              let source = def.devices.disks[index].source else {
+            throw VMSerialError.badInput("the definition of \(name) has no disk \(assigned.target) with a file; it was changed outside vmserial — re-run `vmserial launch`")
+        }
+        let sourceFormat = def.devices.disks[index].driverType ?? "raw"
+        let others = try registry.assignments().filter { $0.vm != name && $0.disks.contains { $0.volume == assigned.volume } }.map(\.vm)
+        if !others.isEmpty {
+            throw VMSerialError.badInput("volume \(assigned.volume) is also attached to \(others.joined(separator: ", ")); moving it for \(name) alone would split it. Shut those down and detach it first")
+        }
+        let target = URL(fileURLWithPath: (o.to as NSString).expandingTildeInPath).standardizedFileURL.path
+        let format = o.format ?? (o.backing != nil ? "qcow2" : sourceFormat)
+        try check(source: source, target: target, format: format, backing: o.backing)
+        try checkSpace(target: target, needed: try measure(source: source, sourceFormat: sourceFormat, format: format))
+        return Plan(domain: name, assigned: assigned, definition: def, index: index, source: source, sourceFormat: sourceFormat,
+                    target: target, format: format, options: o)
+    }
+
+    public func migrate(domain name: String, _ o: MigrateOptions) throws -> MigrateResult {
+        let p = try plan(domain: name, o)
+        let started = Date()
+        let bytes = try guardingTarget(p) {
+            o.live
+                ? try liveCopy(try connection.lookupDomain(name: name), disk: p.assigned.target, target: p.target, format: p.format,
+                               backing: o.backing)
+                : try offlineCopy(source: p.source, sourceFormat: p.sourceFormat, target: p.target, format: p.format, backing: o.backing)
+        }
+        try commit(p)
+        return finish(p, bytes: bytes, started: started)
+    }
+
+    /// Runs a copy into the plan's target; on failure or Ctrl-C the partial target is removed.
+    public func guardingTarget<T>(_ p: Plan, _ copy: () throws -> T) throws -> T {
+        let cleanup = Interrupts.shared.onInterrupt { try? FileManager.default.removeItem(atPath: p.target) }
+        defer { Interrupts.shared.remove(cleanup) }
+        do {
+            return try copy()
+        } catch {
+            try? FileManager.default.removeItem(atPath: p.target)
+            throw error
+        }
+    }
+
+    /// Points the domain definition and the registry at the new file, in one transaction.
+    public func commit(_ p: Plan) throws {
+        var newDef = p.definition
+        newDef.devices.disks[p.index].source = p.target
+        newDef.devices.disks[p.index].driverType = p.format
+        do {
+            try registry.recordMove(volume: p.assigned.volume, from: p.source, to: p.target) {
+                _ = try connection.defineDomain(xml: newDef.xml())
+            }
+        } catch {
+            try? FileManager.default.removeItem(atPath: p.target)
+            // The definition may have been redefined before a failing registry commit: put it back.
+            if let now = try? DomainDefinition(xml: connection.lookupDomain(name: p.domain).xmlDesc(inactive: true)),
+               now.devices.disks.first(where: { $0.targetDev == p.assigned.target })?.source != p.source {
+                _ = try? connection.defineDomain(xml: p.definition.xml())
+            }
+            throw error
+        }
+    }
+
+    func finish(_ p: Plan, bytes: UInt64, started: Date) -> MigrateResult {
+        var removed = false
+        if p.options.removeSource {
+            do {
+                try FileManager.default.removeItem(atPath: p.source)
+                removed = true
+            } catch {
+                log("warning: could not remove the old file \(p.source): \(error.localizedDescription)")
+            }
+        }
+        return MigrateResult(domain: p.domain, disk: p.assigned.name, volume: p.assigned.volume.value, serial: p.assigned.serial,
+                             from: p.source, to: p.target, format: p.format, backing: p.options.backing, live: p.options.live,
+                             bytes: bytes, seconds: Date().timeIntervalSince(started), sourceRemoved: removed)
+    }
+
+    func check(source: String, target: String, format: String, backing: String?) throws {
+        let fm = FileManager.default
+        guard ["qcow2", "raw"].contains(format) else {
+            throw VMSerialError.badInput("--format \(format) is not qcow2 or raw")
+        }
+        if realpath(target) == realpath(source) || target == source {
+            throw VMSerialError.badInput("the target \(target) is the disk's current source; give a new path")
+        }
+        if fm.fileExists(atPath: target) {
+            throw VMSerialError.badInput("the target \(target) exists; remove it or choose another path (vmserial never overwrites)")
+        }
+        let dir = (target as NSString).deletingLastPathComponent
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+            throw VMSerialError.badInput("the target folder \(dir) does not exist; create it first")
+        }
+        guard fm.isWritableFile(atPath: dir) else {
+            throw VMSerialError.badInput("the target folder \(dir) is not writable")
+        }
+        guard fm.isReadableFile(atPath: source) else {
+            throw VMSerialError.badInput("the disk's source \(source) is missing or unreadable")
+        }
+        if let backing {
+            guard format == "qcow2" else {
+                throw VMSerialError.badInput("--backing makes the target a qcow2 overlay; it cannot go with --format \(format)")
+            }
+            guard fm.isReadableFile(atPath: backing) else {
+                throw VMSerialError.badInput("the backing file \(backing) does not exist or is not readable")
+            }
+            if realpath(backing) == realpath(source) {
+                throw VMSerialError.badInput("the backing file is the disk's current source; the overlay would depend on the file it replaces")
+            }
+        }
+    }
+
+    func realpath(_ p: String) -> String { URL(fileURLWithPath: p).resolvingSymlinksInPath().path }
+
+    /// Bytes the target needs (qemu-img measure), to refuse before copying when they do not fit.
+    func measure(source: String, sourceFormat: String, format: String) throws -> UInt64 {
+        let out = try Tool.run("qemu-img", ["measure", "--output=json", "-U", "-f", sourceFormat, "-O", format, source])
+        guard let obj = try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any],
+              let required = (obj["required"] as? NSNumber)?.uint64Value else { return 0 }
+        return required
+    }
+
+    func checkSpace(target: String, needed: UInt64) throws {
+        let dir = (target as NSString).deletingLastPathComponent
+        var s = statvfs()
+        guard statvfs(dir, &s) == 0 else { return }
+        let free = UInt64(s.f_bavail) * UInt64(s.f_frsize)
+        if needed > free {
+            throw VMSerialError.badInput("not enough free space in \(dir): the copy needs \(Self.human(needed)), \(Self.human(free)) are free")
+        }
+    }
+
+    static func human(_ n: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var v = Double(n), i = 0
+        while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
+        return String(format: i == 0 ? "%.0f %@" : "%.1f %@", v, units[i])
+    }
+
+    /// qemu-img convert, with its progress turned into bytes. With a backing file, `-B`
+    /// writes only what differs from the base, so the overlay holds the same guest view.
+    func offlineCopy(source: String, sourceFormat: String, target: String, format: String, backing: String?) throws -> UInt64 {
+        let info = try Tool.run("qemu-img", ["info", "--output=json", "-U", "-f", sourceFormat, source])
+        let total = ((try? JSONSerialization.jsonObject(with: Data(info.utf8)) as? [String: Any])?["virtual-size"] as? NSNumber)?.uint64Value ?? 0
+        var args = ["convert", "-p", "-f", sourceFormat, "-O", format]
+        if let backing {
+            let baseFormat = (try? Tool.run("qemu-img", ["info", "--output=json", "-U", backing]))
+                .flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }?["format"] as? String ?? "raw"
+            args += ["-B", URL(fileURLWithPath: backing).standardizedFileURL.path, "-F", baseFormat]
+        }
+        args += [source, target]
+        try runWithProgress("qemu-img", args, total: total)
+        return total
+    }
+
+    func runWithProgress(_ tool: String, _ args: [String], total: UInt64) throws {
+        guard let path = Tool.which(tool) else { throw VMSerialError.failed("\(tool) is not installed; run `make deps`") }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        let progress = self.progress
+        let buffer = LockedData()
+        out.fileHandleForReading.readabilityHandler = { h in
+            let d = h.availableData
+            guard !d.isEmpty else { return }
+            // "    (42.00/100%)\r": report the last percentage in the chunk.
+            let text = String(decoding: d, as: UTF8.self)
+            if let r = text.range(of: #"\((\d+(\.\d+)?)/100%\)"#, options: [.regularExpression, .backwards]) {
+                let pct = Double(text[r].dropFirst().prefix { $0 != "/" }) ?? 0
+                progress(UInt64(Double(total) * pct / 100), total)
+            }
+        }
+        err.fileHandleForReading.readabilityHandler = { h in buffer.append(h.availableData) }
+        try p.run()
+        let token = Interrupts.shared.onInterrupt { p.terminate() }
+        p.waitUntilExit()
+        Interrupts.shared.remove(token)
+        out.fileHandleForReading.readabilityHandler = nil
+        err.fileHandleForReading.readabilityHandler = nil
+        guard p.terminationStatus == 0 else {
+            let message = String(decoding: buffer.data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw VMSerialError.failed("copying the disk failed: \(message.isEmpty ? "qemu-img exited \(p.terminationStatus)" : message); the domain, the registry and the source are unchanged")
+        }
+        progress(total, total)
+    }
+
+    /// libvirt block copy while the guest runs, then a pivot once source and copy are in sync.
+    public func liveCopy(_ dom: Libvirt.Domain, disk: String, target: String, format: String, backing: String?) throws -> UInt64 {
+        var reuse = false
+        if let backing {
+            // The overlay is made first and reused; the copy fills it with the guest's data.
+            _ = try Tool.run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", (try? baseFormat(backing)) ?? "raw", "-b",
+                                          URL(fileURLWithPath: backing).standardizedFileURL.path, target])
+            reuse = true
+        }
+        let dest = XElement("disk", [("type", "file")], children: [
+            XElement("source", [("file", target)]), XElement("driver", [("name", "qemu"), ("type", format)]),
+        ]).rendered()
+        let persistent = try dom.isPersistent
+        do {
+            try dom.blockCopy(disk: disk, destinationXML: dest, reuseExternal: reuse, transientJob: persistent)
+        } catch let e as LibvirtError {
+            throw VMSerialError.failed("libvirt could not start the block copy of \(disk): \(e.message)")
+        }
+        let token = Interrupts.shared.onInterrupt { try? dom.blockJobAbort(disk: disk, pivot: false) }
+        defer { Interrupts.shared.remove(token) }
+        var total: UInt64 = 0
+        let deadline = Date().addingTimeInterval(3600)
+        while true {
+            guard let info = try dom.blockJobInfo(disk: disk) else {
+                throw VMSerialError.failed("the block copy of \(disk) ended before it was in sync")
+            }
+            total = info.end
+            progress(info.cur, info.end)
+            if info.end > 0 && info.cur == info.end { break }
+            if Date() > deadline {
+                try? dom.blockJobAbort(disk: disk, pivot: false)
+                throw VMSerialError.failed("the block copy of \(disk) did not get in sync within an hour")
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        do {
+            try dom.blockJobAbort(disk: disk, pivot: true)
+        } catch let e as LibvirtError {
+            try? dom.blockJobAbort(disk: disk, pivot: false)
+            throw VMSerialError.failed("the pivot of \(disk) to \(target) failed: \(e.message)")
+        }
+        // A pivot completes asynchronously: wait until the job is gone.
+        for _ in 0..<100 where (try? dom.blockJobInfo(disk: disk)) != nil { Thread.sleep(forTimeInterval: 0.05) }
+        return total
+    }
+
+    func baseFormat(_ path: String) throws -> String {
+        let out = try Tool.run("qemu-img", ["info", "--output=json", "-U", path])
+        return ((try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])?["format"] as? String) ?? "raw"
+    }
+}
+
+final class LockedData: @unchecked Sendable {
+    private var d = Data()
+    private let lock = NSLock()
+    func append(_ x: Data) { lock.lock(); d.append(x); lock.unlock() }
+    var data: Data { lock.lock(); defer { lock.unlock() }; return d }
+}
