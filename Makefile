@@ -18,7 +18,7 @@ help:
 	@echo "make test         set up the host, build, run unit and integration tests (real libvirt + QEMU)"
 	@echo "make unit         the fast unit tests only (no daemon, no guest)"
 	@echo "make integration  the integration tests only"
-	@echo "make bench        benchmarks: verify vs a bare QEMU boot of the same probe"
+	@echo "make bench        benchmarks: verify vs a bare QEMU boot; migrate vs qemu-img convert"
 	@echo "make deps         Debian packages and the libvirt daemon (scripts/host-setup.sh)"
 	@echo "make images       the probe guest (images/build/)"
 
@@ -59,6 +59,7 @@ integration: deps images
 bench: deps images
 	$(SWIFT) build -c release --product vmserial
 	bash bench/verify-vs-qemu.sh
+	bash bench/migrate-vs-convert.sh
 
 clean:
 	rm -rf .build images/build

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Benchmark: offline `vmserial migrate` of a 1 GiB image against a plain `qemu-img convert`
+# of the same image, in the same run. Reports throughput (MiB/s) medians and their ratio
+# (goal: at least 0.9).   RUNS=5 bash bench/migrate-vs-convert.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-5}
+BIN=${BIN:-.build/release/vmserial}
+[ -x "$BIN" ] || BIN=.build/debug/vmserial
+OUT=bench/results
+WORK=$(mktemp -d /var/tmp/vmserial-bench-mig.XXXXXX)
+chmod 755 "$WORK"
+VM=bench-migrate-$$
+export VMSERIAL_REGISTRY=$WORK/registry.sqlite LIBVIRT_DEFAULT_URI=${LIBVIRT_DEFAULT_URI:-qemu:///system} VMSERIAL_ACCEL=tcg
+cleanup() { virsh undefine "$VM" >/dev/null 2>&1 || true; rm -rf "$WORK"; }
+trap cleanup EXIT INT TERM
+mkdir -p "$OUT"
+
+IMAGES=images/build
+qemu-img create -q -f qcow2 "$WORK/disk-0.qcow2" 1G
+qemu-io -f qcow2 -c "write -P 0x5a 0 1G" "$WORK/disk-0.qcow2" >/dev/null
+cat > "$WORK/$VM.json" <<JSON
+{"name":"$VM","accel":"tcg","boot":{"kernel":"$PWD/$IMAGES/probe-vmlinuz"},
+ "disks":[{"name":"a","source":"disk-0.qcow2","bus":"virtio"}]}
+JSON
+"$BIN" launch "$WORK/$VM.json" --no-start >/dev/null
+
+now() { date +%s.%N; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+: > "$WORK/convert.rates"; : > "$WORK/migrate.rates"
+echo "bench: $RUNS runs each, interleaved (1 GiB of data, qcow2 → qcow2)"
+cur=$WORK/disk-0.qcow2
+for i in $(seq 1 "$RUNS"); do
+  sync; t0=$(now); qemu-img convert -f qcow2 -O qcow2 "$cur" "$WORK/plain.qcow2"; sync; t1=$(now)
+  rm -f "$WORK/plain.qcow2"
+  awk -v a="$t0" -v b="$t1" 'BEGIN{print 1024/(b-a)}' >> "$WORK/convert.rates"
+  next=$WORK/disk-$i.qcow2
+  sync; t0=$(now); "$BIN" migrate --domain "$VM" --disk a --to "$next" --remove-source --json >/dev/null; sync; t1=$(now)
+  cur=$next
+  awk -v a="$t0" -v b="$t1" 'BEGIN{print 1024/(b-a)}' >> "$WORK/migrate.rates"
+  printf '  run %d: qemu-img convert %.0f MiB/s, vmserial migrate %.0f MiB/s\n' "$i" "$(tail -1 "$WORK/convert.rates")" "$(tail -1 "$WORK/migrate.rates")"
+done
+C=$(median < "$WORK/convert.rates"); M=$(median < "$WORK/migrate.rates")
+R=$(awk -v m="$M" -v c="$C" 'BEGIN{print m/c}')
+printf 'migrate-vs-convert: convert median %.0f MiB/s, migrate median %.0f MiB/s, ratio %.2f (goal >= 0.9)\n' "$C" "$M" "$R" | tee "$OUT/migrate-vs-convert.txt"
