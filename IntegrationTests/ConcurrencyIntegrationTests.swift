@@ -3,6 +3,7 @@ import SerialPolicy
 import Testing
 
 /// Several vmserial processes allocating from one registry at once never hand out a serial twice.
+extension Integration {
 @Suite
 final class ConcurrencyIntegrationTests {
     let box: Sandbox
@@ -66,4 +67,5 @@ final class Locked<T>: @unchecked Sendable {
     init(_ v: T) { self.v = v }
     var value: T { lock.lock(); defer { lock.unlock() }; return v }
     func mutate(_ f: (inout T) -> Void) { lock.lock(); f(&v); lock.unlock() }
+}
 }

@@ -5,7 +5,8 @@ import SerialPolicy
 import Testing
 
 /// `vmserial launch` against a real libvirt daemon (qemu:///system, QEMU under TCG).
-@Suite(.serialized)
+extension Integration {
+@Suite
 final class LaunchIntegrationTests {
     let box: Sandbox
 
@@ -204,4 +205,5 @@ final class LaunchIntegrationTests {
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("no VM named nope"), "\(missing.stderr)")
     }
+}
 }

@@ -5,7 +5,8 @@ import SerialRegistry
 import Testing
 
 /// `vmserial migrate` and `verify --migrate-to`: the serial stays with the volume when its data moves.
-@Suite(.serialized)
+extension Integration {
+@Suite
 final class MigrateIntegrationTests {
     let box: Sandbox
     var mounts: [String] = []
@@ -214,4 +215,5 @@ final class MigrateIntegrationTests {
         #expect(try box.definition(vm).devices.disks.first?.serial == serial)
         #expect(try source(vm, "vda") == moved)
     }
+}
 }

@@ -3,6 +3,11 @@ import Foundation
 import Libvirt
 import Testing
 
+/// Every integration suite runs one test at a time: each boots TCG guests, and two cores
+/// shared by several guests would only make every boot slower.
+@Suite(.serialized)
+enum Integration {}
+
 /// The package root, found from this file's path.
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().path
 

@@ -4,7 +4,8 @@ import Libvirt
 import Testing
 
 /// `vmserial verify`: real guests under QEMU (TCG here) report what they see from inside.
-@Suite(.serialized)
+extension Integration {
+@Suite
 final class VerifyIntegrationTests {
     let box: Sandbox
 
@@ -121,6 +122,53 @@ final class VerifyIntegrationTests {
         #expect(r.stdout.contains("disk data") && r.stdout.contains(long), "\(r.stdout)")
     }
 
+    @Test("a guest that never reports fails after --timeout, and no probe is left running")
+    func silentGuest() throws {
+        let vm = box.name("silent")
+        _ = try launch(vm, [.init(name: "root", bus: "virtio")])
+        // A probe whose initramfs is empty: the kernel panics and never prints a report.
+        let fake = box.dir + "/fake-images"
+        try FileManager.default.createDirectory(atPath: fake, withIntermediateDirectories: true)
+        chmod(fake, 0o755)
+        try FileManager.default.copyItem(atPath: "\(packageRoot)/images/build/probe-vmlinuz", toPath: fake + "/probe-vmlinuz")
+        FileManager.default.createFile(atPath: fake + "/probe-initrd.img", contents: Data())
+        let r = try run(try vmserialBinary(), ["verify", "--domain", vm, "--timeout", "20", "--junit", box.dir + "/silent.xml"],
+                        env: ["VMSERIAL_REGISTRY": box.registry, "VMSERIAL_IMAGES": fake])
+        #expect(r.status == 1, "\(r.all)")
+        #expect(r.stdout.contains("sent 0 of 1 reports within 20 s"), "\(r.stdout)")
+        #expect(try !box.connection.lookupDomain(name: vm).isActive, "the probe was destroyed")
+        let junit = try XElement.parse(try String(contentsOfFile: box.dir + "/silent.xml", encoding: .utf8))
+        #expect(junit[attribute: "errors"] == "1")
+    }
+
+    @Test("Ctrl-C during verify destroys the probe and removes its overlays")
+    func interruptedVerify() throws {
+        let vm = box.name("ctrlc")
+        _ = try launch(vm, [.init(name: "root", bus: "virtio")])
+        let runDir = box.dir + "/run"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try vmserialBinary())
+        p.arguments = ["verify", "--domain", vm]
+        var env = ProcessInfo.processInfo.environment
+        env["VMSERIAL_REGISTRY"] = box.registry
+        env["VMSERIAL_RUN_DIR"] = runDir
+        p.environment = env
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let dom = try box.connection.lookupDomain(name: vm)
+        let deadline = Date().addingTimeInterval(30)
+        while !((try? dom.isActive) ?? false) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        try #require(try dom.isActive, "the probe never started")
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 130)
+        #expect(try !dom.isActive, "the probe guest was destroyed")
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: runDir)) ?? []
+        #expect(left.isEmpty, "overlays and console files removed: \(left)")
+        #expect(try box.definition(vm).devices.disks.first?.source?.hasPrefix(box.dir) == true, "the definition is untouched")
+    }
+
     @Test("bad input exits 2: no such domain, no registry entry, a running domain, no probe image")
     func badInput() throws {
         let vm = box.name("input")
@@ -147,4 +195,5 @@ final class VerifyIntegrationTests {
         #expect(running.status == 2, "\(running.all)")
         #expect(running.stderr.contains("is running") && running.stderr.contains("--force-restart"), "\(running.stderr)")
     }
+}
 }

@@ -8,7 +8,7 @@ PACKAGES=(
   pkg-config libvirt-dev libguestfs-dev libsqlite3-dev
   libvirt-daemon libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
   qemu-system-x86 qemu-utils libguestfs-tools
-  linux-image-amd64 busybox-static cpio libxml2-utils
+  linux-image-amd64 busybox-static cpio libxml2-utils ovmf
 )
 
 say() { printf 'host-setup: %s\n' "$*"; }

@@ -65,6 +65,14 @@ public struct Launcher {
                 action = "redefined"
             }
             let dom: Libvirt.Domain
+            // Ctrl-C before the registry commits must not leave this definition behind.
+            let connection = self.connection
+            let undo = Interrupts.shared.onInterrupt { [previousXML] in
+                if let previousXML { _ = try? connection.defineDomain(xml: previousXML) } else {
+                    try? connection.lookupDomain(name: spec.name).undefine()
+                }
+            }
+            defer { Interrupts.shared.remove(undo) }
             do {
                 dom = try connection.defineDomain(xml: xml)
             } catch let e as LibvirtError {

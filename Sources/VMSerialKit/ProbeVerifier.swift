@@ -153,13 +153,19 @@ public struct ProbeVerifier {
         let reportFile = run.path("report.txt"), consoleFile = run.path("console.log")
         for f in [reportFile, consoleFile] { FileManager.default.createFile(atPath: f, contents: nil) }
         progress("booting the probe (\(kinds.joined(separator: ", ")))")
+        // Registered before the guest exists: Ctrl-C right after libvirt starts it must still stop it.
+        // By name is safe: the real domain is always shut off while its probe runs.
+        let connection = self.connection
+        let token = Interrupts.shared.onInterrupt {
+            if let d = try? connection.lookupDomain(name: probe.name), (try? d.isActive) == true { try? d.destroy() }
+        }
         let dom: Libvirt.Domain
         do {
             dom = try connection.createTransientDomain(xml: probe.xml(), autodestroy: true)
         } catch let e as LibvirtError {
+            Interrupts.shared.remove(token)
             throw VMSerialError.failed("the probe domain for \(probe.name) did not start: \(e.message)")
         }
-        let token = Interrupts.shared.onInterrupt { try? dom.destroy() }
         defer {
             if (try? dom.isActive) == true { try? dom.destroy() }
             Interrupts.shared.remove(token)

@@ -48,7 +48,8 @@ public enum SpecLoader {
         case let .dataCorrupted(ctx):
             let field = jsonPath(ctx.codingPath)
             if let last = ctx.codingPath.last, let choices = choices(for: last.stringValue, path: ctx.codingPath) {
-                return SpecProblem(field, "not a valid value", fix: "use one of: \(choices)")
+                // debugDescription names the rejected value ("Cannot initialize Bus from invalid String value ide").
+                return SpecProblem(field, "not a valid value (\(ctx.debugDescription))", fix: "use one of: \(choices)")
             }
             if ctx.codingPath.isEmpty {
                 let detail = (ctx.underlyingError as NSError?)?.localizedDescription ?? ctx.debugDescription

@@ -101,13 +101,17 @@ public enum SpecValidator {
             } else {
                 names[d.name] = i
             }
-            if let v = d.volume {
-                if v.isEmpty || v.contains(where: { $0.isWhitespace || $0.isNewline }) {
-                    fail("\(at).volume", "volume \"\(v)\" is empty or has white space", "give a name such as \"team-share\"")
-                } else if let j = volumes[v] {
-                    fail("\(at).volume", "volume \"\(v)\" is attached twice (also disks[\(j)])", "attach a volume once per VM")
+            // Compare volume identities, not only named volumes: a disk "data" without a volume is
+            // volume "vm1/data", so another disk naming volume "vm1/data" would get the same serial.
+            let identity = VolumeIdentity.of(vm: spec.name, disk: d.name, volume: d.volume).value
+            if let v = d.volume, v.isEmpty || v.contains(where: { $0.isWhitespace || $0.isNewline }) {
+                fail("\(at).volume", "volume \"\(v)\" is empty or has white space", "give a name such as \"team-share\"")
+            } else if d.volume != nil || names[d.name] == i {  // a repeated disk name is reported above
+                if let j = volumes[identity] {
+                    fail("\(at).volume", "volume \"\(identity)\" is attached twice (also disks[\(j)])",
+                         "attach a volume once per VM (a disk without \"volume\" is volume \"<vm>/<disk>\")")
                 } else {
-                    volumes[v] = i
+                    volumes[identity] = i
                 }
             }
             let source = checkFile("\(at).source", d.source, "\(label): image")

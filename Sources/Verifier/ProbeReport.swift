@@ -78,15 +78,17 @@ extension ProbeReport {
     public static let beginMarker = "VMSERIAL-REPORT-BEGIN"
     public static let endMarker = "VMSERIAL-REPORT-END"
 
-    /// Every complete report in `text`, in order; a trailing incomplete one is an error only
-    /// when `requireComplete` (a guest still running may be mid-report).
+    /// Every complete report in `text`, in order; a trailing incomplete one is an error
+    /// (`.truncated`). Lines may end in LF or CR LF; blank lines are not part of a report.
     public static func parseAll(_ text: String) throws -> [ProbeReport] {
         var reports: [ProbeReport] = []
         var block: [String]?
         var lineNo = 0
-        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" }) {
+        // "\r\n" is one Character in Swift: splitting on "\n" alone would not split CR LF text.
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNo += 1
             let line = raw.trimmingCharacters(in: ["\r", " ", "\t", "\0"])
+            if line.isEmpty { continue }
             if line.hasPrefix(beginMarker) {
                 block = [line]
             } else if line.hasPrefix(endMarker), let b = block {

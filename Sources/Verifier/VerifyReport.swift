@@ -84,7 +84,13 @@ public struct VerifyReport: Sendable, Equatable, Codable {
     /// JUnit XML: one testsuite per cycle, one testcase per check.
     public func junit() -> String {
         func esc(_ s: String) -> String {
-            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            // XML 1.0 forbids C0 controls other than tab, LF, CR even as character references;
+            // a garbled guest serial can hold them, so they are shown as \xNN instead.
+            let visible = String(String.UnicodeScalarView(s.unicodeScalars.flatMap { u -> [Unicode.Scalar] in
+                guard u.value < 0x20, u != "\t", u != "\n", u != "\r" else { return [u] }
+                return Array(String(format: "\\x%02x", u.value).unicodeScalars)
+            }))
+            return visible.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
                 .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
         }
         let total = cycles.reduce(0) { $0 + $1.checks.count }
