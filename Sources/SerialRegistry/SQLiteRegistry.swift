@@ -181,8 +181,10 @@ public final class SQLiteRegistry: Registry, @unchecked Sendable {
                                arguments: [d.volume.value, d.source, now])
             }
             var applied = serial
-            if !r.generateDiskSerials && d.serial == nil && serial != nil {
-                warnings.append("disk \(d.name): generateDiskSerials is false, so its registered serial \(serial!) is not applied; the guest sees no serial")
+            // generateDiskSerials false: vmserial does not put *generated* serials on disks. A serial
+            // a user once gave the volume is its identity and stays.
+            if !r.generateDiskSerials && d.serial == nil && generated, let s = serial {
+                warnings.append("disk \(d.name): generateDiskSerials is false, so its generated serial \(s) is not applied; the guest sees no serial")
                 applied = nil
             }
             if let s = applied, s.utf8.count > d.bus.serialLimit {
