@@ -66,6 +66,8 @@ public struct Migrator {
         public var target: String
         public var format: String
         public var options: MigrateOptions
+        /// Bytes the copy counts towards (for progress).
+        public var size: UInt64
     }
 
     /// Checks a migration: the disk, the domain's state, the target, the backing file, free space.
@@ -104,9 +106,10 @@ public struct Migrator {
         let target = URL(fileURLWithPath: (o.to as NSString).expandingTildeInPath).standardizedFileURL.path
         let format = o.format ?? (o.backing != nil ? "qcow2" : sourceFormat)
         try check(source: source, target: target, format: format, backing: o.backing)
-        try checkSpace(target: target, needed: try measure(source: source, sourceFormat: sourceFormat, format: format))
+        let size = try measure(source: source, sourceFormat: sourceFormat, format: format)
+        try checkSpace(target: target, needed: size.required)
         return Plan(domain: name, assigned: assigned, definition: def, index: index, source: source, sourceFormat: sourceFormat,
-                    target: target, format: format, options: o)
+                    target: target, format: format, options: o, size: size.fullyAllocated)
     }
 
     public func migrate(domain name: String, _ o: MigrateOptions) throws -> MigrateResult {
@@ -116,7 +119,8 @@ public struct Migrator {
             o.live
                 ? try liveCopy(try connection.lookupDomain(name: name), disk: p.assigned.target, target: p.target, format: p.format,
                                backing: o.backing)
-                : try offlineCopy(source: p.source, sourceFormat: p.sourceFormat, target: p.target, format: p.format, backing: o.backing)
+                : try offlineCopy(source: p.source, sourceFormat: p.sourceFormat, target: p.target, format: p.format, backing: o.backing,
+                                  total: p.size)
         }
         try commit(p)
         return finish(p, bytes: bytes, started: started)
@@ -206,12 +210,12 @@ public struct Migrator {
 
     func realpath(_ p: String) -> String { URL(fileURLWithPath: p).resolvingSymlinksInPath().path }
 
-    /// Bytes the target needs (qemu-img measure), to refuse before copying when they do not fit.
-    func measure(source: String, sourceFormat: String, format: String) throws -> UInt64 {
+    /// What the target needs (qemu-img measure): `required` bytes, to refuse before copying when
+    /// they do not fit, and `fullyAllocated`, the size a progress meter counts towards.
+    func measure(source: String, sourceFormat: String, format: String) throws -> (required: UInt64, fullyAllocated: UInt64) {
         let out = try Tool.run("qemu-img", ["measure", "--output=json", "-U", "-f", sourceFormat, "-O", format, source])
-        guard let obj = try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any],
-              let required = (obj["required"] as? NSNumber)?.uint64Value else { return 0 }
-        return required
+        let obj = (try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]) ?? [:]
+        return ((obj["required"] as? NSNumber)?.uint64Value ?? 0, (obj["fully-allocated"] as? NSNumber)?.uint64Value ?? 0)
     }
 
     func checkSpace(target: String, needed: UInt64) throws {
@@ -233,14 +237,10 @@ public struct Migrator {
 
     /// qemu-img convert, with its progress turned into bytes. With a backing file, `-B`
     /// writes only what differs from the base, so the overlay holds the same guest view.
-    func offlineCopy(source: String, sourceFormat: String, target: String, format: String, backing: String?) throws -> UInt64 {
-        let info = try Tool.run("qemu-img", ["info", "--output=json", "-U", "-f", sourceFormat, source])
-        let total = ((try? JSONSerialization.jsonObject(with: Data(info.utf8)) as? [String: Any])?["virtual-size"] as? NSNumber)?.uint64Value ?? 0
+    func offlineCopy(source: String, sourceFormat: String, target: String, format: String, backing: String?, total: UInt64) throws -> UInt64 {
         var args = ["convert", "-p", "-f", sourceFormat, "-O", format]
         if let backing {
-            let baseFormat = (try? Tool.run("qemu-img", ["info", "--output=json", "-U", backing]))
-                .flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }?["format"] as? String ?? "raw"
-            args += ["-B", URL(fileURLWithPath: backing).standardizedFileURL.path, "-F", baseFormat]
+            args += ["-B", URL(fileURLWithPath: backing).standardizedFileURL.path, "-F", (try? baseFormat(backing)) ?? "raw"]
         }
         args += [source, target]
         try runWithProgress("qemu-img", args, total: total)

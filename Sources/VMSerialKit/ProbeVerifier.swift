@@ -231,7 +231,8 @@ public struct ProbeVerifier {
                 if let live {
                     try m.liveCopy(live, disk: disk.target, target: target, format: format, backing: nil)
                 } else {
-                    try m.offlineCopy(source: p.source, sourceFormat: p.sourceFormat, target: target, format: format, backing: nil)
+                    try m.offlineCopy(source: p.source, sourceFormat: p.sourceFormat, target: target, format: format, backing: nil,
+                                      total: p.size)
                 }
             }
             try m.commit(p)
