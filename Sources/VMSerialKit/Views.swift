@@ -1,5 +1,6 @@
 import Foundation
 import SerialRegistry
+import Verifier
 
 /// The JSON shape of `vmserial serials --json` (and of `launch --json`'s assignment).
 public struct AssignmentView: Codable, Sendable, Equatable {
@@ -33,13 +34,9 @@ public struct AssignmentView: Codable, Sendable, Equatable {
     /// A table for terminals.
     public func table() -> String {
         var out = "\(domain)\n  uuid           \(uuid)\n  smbios serial  \(smbiosSerial ?? "(none)") (mode \(smbiosMode))\n"
-        var rows = [["DISK", "VOLUME", "BUS", "TARGET", "SERIAL", "GENERATED", "SOURCE"]]
-        rows += disks.map { [$0.name, $0.volume, $0.bus, $0.target, $0.serial ?? "(none)", $0.generated ? "yes" : "no", $0.source] }
-        var w = Array(repeating: 0, count: 7)
-        for r in rows { for (i, v) in r.enumerated() { w[i] = max(w[i], v.count) } }
-        for r in rows {
-            out += "  " + r.enumerated().map { i, v in i == 6 ? v : v.padding(toLength: w[i], withPad: " ", startingAt: 0) }.joined(separator: "  ") + "\n"
-        }
+        var table = TextTable(header: ["DISK", "VOLUME", "BUS", "TARGET", "SERIAL", "GENERATED", "SOURCE"])
+        for d in disks { table.add([d.name, d.volume, d.bus, d.target, d.serial ?? "(none)", d.generated ? "yes" : "no", d.source]) }
+        out += table.rendered(indent: "  ")
         return out
     }
 }

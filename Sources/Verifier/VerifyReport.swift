@@ -57,20 +57,15 @@ public struct VerifyReport: Sendable, Equatable, Codable {
 
     /// A plain table for terminals; failures get their reason underneath.
     public func table() -> String {
-        var rows: [[String]] = [["CYCLE", "CHECK", "EXPECTED", "SEEN", "RESULT"]]
+        var table = TextTable(header: ["CYCLE", "CHECK", "EXPECTED", "SEEN", "RESULT"])
         var notes: [String] = []
         for c in cycles {
             for k in c.checks {
-                rows.append(["\(c.cycle) \(c.kind)", k.what, show(k.expected), show(k.seen), k.ok ? "ok" : "FAIL"])
+                table.add(["\(c.cycle) \(c.kind)", k.what, show(k.expected), show(k.seen), k.ok ? "ok" : "FAIL"])
                 if let d = k.detail, !k.ok { notes.append("cycle \(c.cycle) \(k.what): \(d)") }
             }
         }
-        var widths = Array(repeating: 0, count: 5)
-        for r in rows { for (i, v) in r.enumerated() { widths[i] = max(widths[i], v.count) } }
-        var out = rows.map { r in
-            r.enumerated().map { i, v in i == r.count - 1 ? v : v.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
-                .joined(separator: "  ")
-        }.joined(separator: "\n") + "\n"
+        var out = table.rendered()
         if !notes.isEmpty { out += "\n" + notes.map { "FAIL \($0)" }.joined(separator: "\n") + "\n" }
         if let error { out += "\nERROR \(error)\n" }
         let total = cycles.reduce(0) { $0 + $1.checks.count }
