@@ -8,18 +8,20 @@ struct Launch: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Turn a VM spec into a libvirt domain with registered disk serials and an SMBIOS serial, and start it.",
         discussion: """
-        Every disk without a "serial" gets a generated one (20 characters, A-Z and 0-9, unique
-        across every volume in the registry). A disk shared by two VMs ("volume") has one
-        serial. The spec file is never written; the assignment lives in the registry and in
-        the domain's <metadata>. Launching the same spec again keeps every serial and the UUID.
+        Every disk without a "serial" gets a generated one (20 characters, A-Z and
+        0-9, unique across every volume in the registry). A disk shared by two VMs
+        ("volume") has one serial. The spec file is never written; the assignment
+        lives in the registry and in the domain's <metadata>. Launching the same
+        spec again keeps every serial and the UUID.
 
-        Nothing is half-done: if the spec, the registry or libvirt refuses, no domain is
-        defined and the registry is unchanged.
+        Nothing is half-done: if the spec, the registry or libvirt refuses, no
+        domain is defined and the registry is unchanged.
 
         EXAMPLES:
           vmserial launch vm1.json
           vmserial launch vm1.json --no-start --json
-          vmserial launch vm1.json --dry-run > vm1.xml && virt-xml-validate vm1.xml domain
+          vmserial launch vm1.json --dry-run > vm1.xml
+          virt-xml-validate vm1.xml domain
         """)
 
     @Argument(help: ArgumentHelp("The VM spec (JSON). Relative paths in it resolve against its folder.", valueName: "spec"))

@@ -6,21 +6,23 @@ struct Migrate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Move a disk to a new file, offline or live, and keep its serial.",
         discussion: """
-        The serial belongs to the volume, not the file: after a migration the guest sees the
-        same serial, the registry records the move (old path, new path, when), and
-        `vmserial serials` shows the new source. All or nothing: if the copy fails or is
-        interrupted, the domain still points at the original, which is untouched, the
-        registry is unchanged and the partial target is removed.
+        The serial belongs to the volume, not the file: after a migration the guest
+        sees the same serial, the registry records the move (old path, new path,
+        when), and `vmserial serials` shows the new source. All or nothing: if the
+        copy fails or is interrupted, the domain still points at the original, which
+        is untouched, the registry is unchanged and the partial target is removed.
 
-        Offline (domain shut off): qemu-img copies the data, then the domain is redefined.
-        With --backing BASE the target becomes a qcow2 overlay on BASE that holds the same
-        guest-visible data (a move to a new backing chain).
-        Live (--live, domain running): libvirt block copy, then a pivot when in sync.
+        Offline (domain shut off): qemu-img copies the data, then the domain is
+        redefined. With --backing BASE the target becomes a qcow2 overlay on BASE
+        that holds the same guest-visible data (a move to a new backing chain). Live
+        (--live, domain running): libvirt block copy, then a pivot when in sync.
 
         EXAMPLES:
           vmserial migrate --domain vm1 --disk data --to /srv/new/data.qcow2
-          vmserial migrate --domain vm1 --disk root --to /srv/new/root.qcow2 --backing /srv/base.qcow2
-          vmserial migrate --domain vm1 --disk vda --to /srv/new/root.raw --format raw --live --remove-source
+          vmserial migrate --domain vm1 --disk root --to /srv/new/root.qcow2 \\
+              --backing /srv/base.qcow2
+          vmserial migrate --domain vm1 --disk vda --to /srv/new/root.raw \\
+              --format raw --live --remove-source
         """)
 
     @Option(name: .long, help: ArgumentHelp("The domain.", valueName: "name")) var domain: String

@@ -6,18 +6,20 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Boot the domain's own virtual hardware and prove from inside the guest that it sees the assigned serials.",
         discussion: """
-        Mode probe (the default) boots the domain's exact device set (disks, buses, targets,
-        serials, sysinfo, UUID, machine type) with vmserial's probe kernel instead of the guest
-        OS. The guest's disks sit behind throw-away overlays, so nothing is written to them.
-        The probe reports the SMBIOS serial and UUID and each disk's serial, found by its
-        address; each is compared with the registry (not with the domain XML, so a serial
-        edited behind vmserial's back fails).
+        Mode probe (the default) boots the domain's exact device set (disks, buses,
+        targets, serials, sysinfo, UUID, machine type) with vmserial's probe kernel
+        instead of the guest OS. The guest's disks sit behind throw-away overlays,
+        so nothing is written to them. The probe reports the SMBIOS serial and UUID
+        and each disk's serial, found by its address; each is compared with the
+        registry (not with the domain XML, so a serial edited behind vmserial's back
+        fails).
 
-        --reboots N adds N boot cycles, alternating a reboot the guest itself performs and a
-        destroy/start; --relaunch then undefines the domain, launches it again from the
-        registry and verifies once more. --migrate-to DIR then moves every disk into DIR (new
-        files; with --live by block copy while a probe guest runs, which then reboots) and
-        verifies again. Every cycle must show the same identity.
+        --reboots N adds N boot cycles, alternating a reboot the guest itself
+        performs and a destroy/start; --relaunch then undefines the domain, launches
+        it again from the registry and verifies once more. --migrate-to DIR then
+        moves every disk into DIR (new files; with --live by block copy while a
+        probe guest runs, which then reboots) and verifies again. Every cycle must
+        show the same identity.
 
         Build the probe first with `make images`.
 
@@ -28,7 +30,8 @@ struct Verify: ParsableCommand {
           vmserial verify --domain vm1 --json | jq .ok
 
         EXIT CODES: 0 every check passed, 1 a check failed or the guest never reported,
-        2 bad input (no such domain, no registry entry, probe not built, domain running).
+        2 bad input (no such domain, no registry entry, probe not built, domain
+        running).
         """)
 
     @Option(name: .long, help: ArgumentHelp("The domain to verify.", valueName: "name"))
