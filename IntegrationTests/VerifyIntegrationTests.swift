@@ -77,6 +77,31 @@ final class VerifyIntegrationTests {
         }
     }
 
+    @Test("SMBIOS modes reach the guest: none, custom on UEFI, host", arguments: [
+        ("none", nil, "bios"), ("custom", "LICENCE-1234", "uefi"), ("host", nil, "bios"),
+    ] as [(String, String?, String)])
+    func smbiosModes(mode: String, serial: String?, firmware: String) throws {
+        let vm = box.name("smbios-\(mode)")
+        var smbios: [String: Any] = ["mode": mode]
+        if let serial { smbios["serial"] = serial }
+        let spec = try box.spec(vm, disks: [.init(name: "root", bus: "sata")],
+                                extra: ["smbios": smbios, "boot": ["firmware": firmware]])
+        let l = try box.vmserial("launch", spec, "--no-start")
+        #expect(l.status == 0, "\(l.all)")
+        let r = try box.vmserial("verify", "--domain", vm, "--json")
+        #expect(r.status == 0, "\(r.all)")
+        let seen = checks(try box.json(r)).first { $0.what == "smbios serial" }?.seen
+        switch mode {
+        case "none":
+            #expect(seen == "")
+        case "custom":
+            #expect(seen == serial)
+        default:
+            let id = try String(contentsOfFile: "/etc/machine-id", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(seen?.replacingOccurrences(of: "-", with: "") == id)
+        }
+    }
+
     /// Edits the libvirt definition behind vmserial's back.
     func tamper(_ vm: String, _ edit: (inout DomainXML.Domain) -> Void) throws {
         var d = try box.definition(vm)

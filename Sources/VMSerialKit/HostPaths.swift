@@ -1,3 +1,4 @@
+import DomainXML
 import Foundation
 
 /// Where vmserial keeps its state and finds its probe guest on this host.
@@ -29,15 +30,24 @@ public enum HostPaths {
 
     /// The probe kernel and initramfs built by `make images`.
     public struct ProbeImages: Sendable {
+        /// The kernel for BIOS domains: the uncompressed one (PVH entry) when built. QEMU loads it
+        /// directly and the guest skips decompressing itself, which under TCG saves about 4 s a boot.
         public let kernel: String
+        /// The bzImage: UEFI firmware (OVMF) boots only this one (through its EFI stub).
+        public let bzImage: String
         public let initrd: String
 
-        /// Prefers the uncompressed kernel (PVH entry): QEMU loads it directly and the guest
-        /// skips decompressing itself, which under TCG saves about 4 s a boot.
         init(folder: String) {
             let vmlinux = folder + "/probe-vmlinux"
-            kernel = FileManager.default.isReadableFile(atPath: vmlinux) ? vmlinux : folder + "/probe-vmlinuz"
+            bzImage = folder + "/probe-vmlinuz"
+            kernel = FileManager.default.isReadableFile(atPath: vmlinux) ? vmlinux : bzImage
             initrd = folder + "/probe-initrd.img"
+        }
+
+        /// The kernel a domain with this firmware can boot.
+        public func kernel(for os: DomainDefinition.OS) -> String {
+            let uefi = os.firmware == "efi" || os.other.contains { $0.name == "loader" }
+            return uefi ? bzImage : kernel
         }
     }
 

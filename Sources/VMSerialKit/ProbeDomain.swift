@@ -8,7 +8,7 @@ public enum ProbeDomain {
     public static func derive(from real: DomainDefinition, images: HostPaths.ProbeImages, run: RunDirectory,
                               after: String, overlays: [String: String]) -> DomainDefinition {
         var d = real
-        d.os.kernel = images.kernel
+        d.os.kernel = images.kernel(for: real.os)
         d.os.initrd = images.initrd
         d.os.cmdline = "console=ttyS0 quiet vmserial.mode=report vmserial.after=\(after)"
         d.os.bootDevices = []

@@ -241,7 +241,10 @@ public struct ProbeVerifier {
 
     func consoleTail(_ path: String) -> String {
         guard let t = try? String(contentsOfFile: path, encoding: .isoLatin1), !t.isEmpty else { return "; the guest console is empty" }
-        let lines = t.split(whereSeparator: \.isNewline).suffix(8)
+        // Firmware draws with ANSI escapes; keep only the text.
+        let plain = t.replacingOccurrences(of: "\u{1B}\\[[0-9;?]*[A-Za-z]", with: "", options: .regularExpression)
+            .filter { $0 == "\n" || ($0.isASCII && $0.asciiValue! >= 0x20 && $0.asciiValue! < 0x7f) || !$0.isASCII }
+        let lines = plain.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.suffix(8)
         return "; last console lines:\n    " + lines.joined(separator: "\n    ")
     }
 

@@ -87,8 +87,13 @@ extension ProbeReport {
         // "\r\n" is one Character in Swift: splitting on "\n" alone would not split CR LF text.
         for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNo += 1
-            let line = raw.trimmingCharacters(in: ["\r", " ", "\t", "\0"])
+            var line = raw.trimmingCharacters(in: ["\r", " ", "\t", "\0"])
             if line.isEmpty { continue }
+            // UEFI firmware writes terminal escapes to every serial port, so a marker can
+            // arrive mid-line: take the line from the marker on.
+            for marker in [beginMarker, endMarker] {
+                if let r = line.range(of: marker), r.lowerBound != line.startIndex { line = String(line[r.lowerBound...]) }
+            }
             if line.hasPrefix(beginMarker) {
                 block = [line]
             } else if line.hasPrefix(endMarker), let b = block {

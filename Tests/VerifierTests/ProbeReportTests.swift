@@ -164,3 +164,15 @@ struct ProbeReportTests {
         #expect(GuestDevice(name: "sda", bus: "sata", path: "", rawSerial: "      ").serial == "")
     }
 }
+
+@Test("a report behind UEFI firmware's terminal escapes on the same line still parses")
+func reportAfterFirmwareEscapes() throws {
+    // As OVMF leaves it on the second serial port: clear-screen escapes, then the marker.
+    let text = "\u{1B}[2J\u{1B}[01;01H\u{1B}[=3h\u{1B}[2J\u{1B}[01;01HVMSERIAL-REPORT-BEGIN version=1\n"
+        + "smbios serial=4c4943 uuid=ccdcb5d5-2271-42d6-8a9c-68e2d0b1a7f3\n"
+        + "disk name=sda bus=sata path=/sys/devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sda serial=5653 ataport=1\n"
+        + "VMSERIAL-REPORT-END lines=2\n"
+    let r = try ProbeReport.parse(text)
+    #expect(r.smbiosSerial == "LIC")
+    #expect(r.devices.map(\.serial) == ["VS"])
+}
