@@ -16,7 +16,8 @@ public struct AccelResolver {
     }
 
     /// "kvm" or "qemu". `VMSERIAL_ACCEL` (auto, kvm, tcg) overrides the spec.
-    public func domainType(for requested: VMSpec.Accel) throws -> String {
+    /// With `mayProbe: false` (a dry run) nothing is booted: the cached proof decides, else TCG.
+    public func domainType(for requested: VMSpec.Accel, mayProbe: Bool = true) throws -> String {
         var accel = requested
         if let e = ProcessInfo.processInfo.environment["VMSERIAL_ACCEL"], !e.isEmpty {
             guard let a = VMSpec.Accel(rawValue: e) else {
@@ -37,6 +38,10 @@ public struct AccelResolver {
         if let cached = try? String(contentsOfFile: cache, encoding: .utf8) {
             let parts = cached.split(separator: " ")
             if parts.count == 2, parts[0] == bootID { return parts[1] == "kvm" ? "kvm" : "qemu" }
+        }
+        guard mayProbe else {
+            log("accel auto: KVM not proven on this host yet and a dry run boots nothing; showing TCG")
+            return "qemu"
         }
         guard let images = try? HostPaths.probeImages() else {
             log("accel auto: /dev/kvm is there but the probe guest is not built to prove it boots; using TCG (run `make images`, or set accel to kvm)")

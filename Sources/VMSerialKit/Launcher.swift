@@ -38,7 +38,7 @@ public struct Launcher {
 
     public func launch(_ spec: ResolvedSpec, options: LaunchOptions = LaunchOptions()) throws -> LaunchResult {
         let request = try DomainBuilder.request(for: spec, hostUUID: HostPaths.hostMachineUUID)
-        let accel = try AccelResolver(connection: connection, log: log).domainType(for: spec.spec.accel)
+        let accel = try AccelResolver(connection: connection, log: log).domainType(for: spec.spec.accel, mayProbe: !options.dryRun)
 
         if options.dryRun {
             let a = try registry.preview(request)
