@@ -36,6 +36,8 @@ demo-disks: images
 	@test -f $(DEMO_DIR)/root.qcow2 || qemu-img create -q -f qcow2 $(DEMO_DIR)/root.qcow2 64M
 	@test -f $(DEMO_DIR)/data.qcow2 || qemu-img create -q -f qcow2 $(DEMO_DIR)/data.qcow2 64M
 	@test -f $(DEMO_DIR)/share.img  || qemu-img create -q -f raw   $(DEMO_DIR)/share.img 32M
+	@for d in system data logs scratch; do \
+	  test -f $(DEMO_DIR)/q35-$$d.qcow2 || qemu-img create -q -f qcow2 $(DEMO_DIR)/q35-$$d.qcow2 16M; done
 
 demo: deps images build demo-disks
 	VMSERIAL_REGISTRY=$(DEMO_REGISTRY) $(BIN) launch examples/vm1.json
@@ -47,14 +49,14 @@ demo: deps images build demo-disks
 
 test: deps images
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	bash scripts/test-postgres.sh run $(SWIFT) test --skip-build
 
 unit:
-	$(SWIFT) test --skip IntegrationTests
+	bash scripts/test-postgres.sh run $(SWIFT) test --skip IntegrationTests
 
 integration: deps images
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --filter IntegrationTests
+	bash scripts/test-postgres.sh run $(SWIFT) test --skip-build --filter IntegrationTests
 
 bench: deps images
 	$(SWIFT) build -c release --product vmserial

@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // C libraries from Debian (libvirt-dev, libguestfs-dev), found through pkg-config.
@@ -24,6 +25,8 @@ let package = Package(
         .target(name: "SerialRegistry", dependencies: [
             "SerialPolicy",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "DomainXML"),
         .target(name: "Libvirt", dependencies: ["CLibvirt"]),

@@ -122,6 +122,19 @@ final class LaunchIntegrationTests {
         #expect(!FileManager.default.fileExists(atPath: box.registry), "no registry file was created")
     }
 
+    @Test("a dry run of a launched VM shows the serials it already has")
+    func dryRunOfLaunched() throws {
+        let vm = box.name("drylaunched")
+        let spec = try box.spec(vm, disks: Self.threeDisks)
+        #expect(try box.vmserial("launch", spec, "--no-start").status == 0)
+        let before = try box.registrySnapshot()
+        let r = try box.vmserial("launch", spec, "--dry-run")
+        #expect(r.status == 0, "\(r.all)")
+        let dry = try DomainXML.Domain(xml: r.stdout)
+        #expect(dry.devices.disks.map(\.serial) == (try box.definition(vm)).devices.disks.map(\.serial))
+        #expect(try box.registrySnapshot() == before)
+    }
+
     /// Bad input: exit 2, a message naming the thing and the fix, no domain, no registry change.
     @Test("bad specs are refused with exit 2 and leave libvirt and the registry as they were", arguments: [
         ("virtio serial too long", #"{"name":"root","source":"root.qcow2","bus":"virtio","serial":"ABCDEFGHIJKLMNOPQRSTU"}"#,

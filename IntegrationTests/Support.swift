@@ -12,7 +12,13 @@ enum Integration {}
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().path
 
 /// The integration tests drive the real `vmserial` binary, as a user or CI would.
+/// VMSERIAL_BIN names it when it was built elsewhere (another --scratch-path).
 func vmserialBinary() throws -> String {
+    if let p = ProcessInfo.processInfo.environment["VMSERIAL_BIN"], !p.isEmpty {
+        if FileManager.default.isExecutableFile(atPath: p) { return p }
+        Issue.record("VMSERIAL_BIN=\(p) is not an executable")
+        throw CancellationError()
+    }
     for config in ["debug", "release"] {
         let p = "\(packageRoot)/.build/\(config)/vmserial"
         if FileManager.default.isExecutableFile(atPath: p) { return p }

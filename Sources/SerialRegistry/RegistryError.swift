@@ -15,6 +15,8 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
     case newerSchema(path: String)
     case storage(String)
     case generationExhausted(attempts: Int)
+    /// An import that would contradict the registry (or itself); nothing was written.
+    case importConflicts([String])
 
     public var description: String {
         switch self {
@@ -38,6 +40,8 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
             return "registry: \(m)"
         case let .generationExhausted(n):
             return "could not draw an unused serial in \(n) attempts; the registry may be corrupt"
+        case let .importConflicts(list):
+            return "import refused, nothing was written; \(list.count) conflict\(list.count == 1 ? "" : "s"):\n  " + list.joined(separator: "\n  ")
         }
     }
 }

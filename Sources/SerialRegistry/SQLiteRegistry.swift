@@ -23,7 +23,19 @@ public final class SQLiteRegistry: Registry, @unchecked Sendable {
                 if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
                 db = try DatabasePool(path: path, configuration: config)
             }
-            try Self.migrator.migrate(db)
+            // Two processes opening a new file at once both see no migration applied; the
+            // loser fails with "table … already exists" once the winner commits. Its next
+            // look finds the migration recorded, so a short retry settles it.
+            var attempt = 0
+            while true {
+                do {
+                    try Self.migrator.migrate(db)
+                    break
+                } catch is DatabaseError where attempt < 5 && path != ":memory:" {
+                    attempt += 1
+                    usleep(useconds_t(20_000 * attempt))
+                }
+            }
             if try db.read({ try Self.migrator.hasBeenSuperseded($0) }) {
                 throw RegistryError.newerSchema(path: path)
             }
@@ -78,7 +90,7 @@ public final class SQLiteRegistry: Registry, @unchecked Sendable {
         return m
     }
 
-    static func now() -> String { ISO8601DateFormatter().string(from: Date()) }
+    var allocation: Allocation { Allocation(generator: generator) }
 
     // MARK: assign
 
@@ -87,7 +99,7 @@ public final class SQLiteRegistry: Registry, @unchecked Sendable {
             try db.writeWithoutTransaction { db in
                 var result: Assignment?
                 try db.inTransaction(.immediate) {
-                    let a = try self.allocate(request, db: db, write: true)
+                    let a = try self.allocation.allocate(request, db: GRDBSession(db: db), write: true)
                     try apply(a)
                     result = a
                     return .commit
@@ -99,191 +111,22 @@ public final class SQLiteRegistry: Registry, @unchecked Sendable {
 
     public func preview(_ request: AssignmentRequest) throws -> Assignment {
         try wrap {
-            try db.read { db in try self.allocate(request, db: db, write: false) }
+            try db.read { db in try self.allocation.allocate(request, db: GRDBSession(db: db), write: false) }
         }
-    }
-
-    /// The allocation logic, shared by assign (write: true) and preview (write: false).
-    func allocate(_ r: AssignmentRequest, db: Database, write: Bool) throws -> Assignment {
-        let now = Self.now()
-        var warnings: [String] = []
-
-        // Instance UUID: created once per VM name, kept forever.
-        let uuid: String
-        if let row = try Row.fetchOne(db, sql: "SELECT uuid FROM instance WHERE name = ?", arguments: [r.vm]) {
-            let registered: String = row["uuid"]
-            if let wanted = r.uuid, wanted.lowercased() != registered {
-                throw RegistryError.uuidMismatch(vm: r.vm, registered: registered, requested: wanted.lowercased())
-            }
-            uuid = registered
-        } else {
-            uuid = (r.uuid ?? UUID().uuidString).lowercased()
-            if let other = try String.fetchOne(db, sql: "SELECT name FROM instance WHERE uuid = ?", arguments: [uuid]) {
-                throw RegistryError.uuidTaken(uuid: uuid, vm: r.vm, by: other)
-            }
-        }
-        let smbiosSerial: String? = switch r.smbiosMode {
-        case "unique": uuid
-        case "none": nil
-        default: r.smbiosSerial
-        }
-        if write {
-            try db.execute(sql: """
-                INSERT INTO instance (name, uuid, smbios_mode, smbios_serial, spec, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(name) DO UPDATE SET smbios_mode = excluded.smbios_mode,
-                    smbios_serial = excluded.smbios_serial, spec = coalesce(excluded.spec, spec),
-                    updated_at = excluded.updated_at
-                """, arguments: [r.vm, uuid, r.smbiosMode, smbiosSerial, r.specJSON, now, now])
-        }
-
-        var disks: [AssignedDisk] = []
-        var drawnHere: Set<String> = []
-        for d in r.disks {
-            let existing = try Row.fetchOne(db, sql: "SELECT serial, generated, source FROM volume WHERE id = ?", arguments: [d.volume.value])
-            var serial: String?
-            var generated = false
-            if let existing {
-                let registered: String? = existing["serial"]
-                generated = existing["generated"]
-                let source: String = existing["source"]
-                switch (registered, d.serial) {
-                case let (reg?, wanted?) where reg != wanted:
-                    throw RegistryError.serialChange(volume: d.volume, registered: reg, requested: wanted)
-                case let (nil, wanted?):
-                    serial = try claim(wanted, for: d.volume, generated: false, db: db, write: write, update: true)
-                    generated = false
-                case (let reg?, _):
-                    serial = reg
-                case (nil, nil):
-                    if r.generateDiskSerials {
-                        serial = try draw(for: d.volume, db: db, write: write, update: true, avoiding: &drawnHere)
-                        generated = true
-                    }
-                }
-                if source != d.source {
-                    let moved = try String.fetchOne(db, sql: """
-                        SELECT new_path FROM move WHERE volume = ? AND old_path = ? ORDER BY id DESC LIMIT 1
-                        """, arguments: [d.volume.value, d.source])
-                    if moved != nil {
-                        warnings.append("volume \(d.volume) (disk \(d.name)) was migrated from \(d.source) to \(source), but the spec still names \(d.source); update the spec's source to \(source)")
-                    } else if write {
-                        try db.execute(sql: "UPDATE volume SET source = ? WHERE id = ?", arguments: [d.source, d.volume.value])
-                    }
-                }
-            } else if let wanted = d.serial {
-                serial = try claim(wanted, for: d.volume, generated: false, db: db, write: write, update: false, source: d.source)
-            } else if r.generateDiskSerials {
-                serial = try draw(for: d.volume, db: db, write: write, update: false, source: d.source, avoiding: &drawnHere)
-                generated = true
-            } else if write {
-                try db.execute(sql: "INSERT INTO volume (id, serial, generated, source, created_at) VALUES (?, NULL, 0, ?, ?)",
-                               arguments: [d.volume.value, d.source, now])
-            }
-            var applied = serial
-            // generateDiskSerials false: vmserial does not put *generated* serials on disks. A serial
-            // a user once gave the volume is its identity and stays.
-            if !r.generateDiskSerials && d.serial == nil && generated, let s = serial {
-                warnings.append("disk \(d.name): generateDiskSerials is false, so its generated serial \(s) is not applied; the guest sees no serial")
-                applied = nil
-            }
-            if let s = applied, s.utf8.count > d.bus.serialLimit {
-                throw RegistryError.serialTooLong(volume: d.volume, serial: s, bus: d.bus)
-            }
-            disks.append(AssignedDisk(name: d.name, volume: d.volume, bus: d.bus, target: d.target, source: d.source,
-                                      serial: applied, generated: applied != nil && generated))
-        }
-        if write {
-            try db.execute(sql: "DELETE FROM attachment WHERE instance = ?", arguments: [r.vm])
-            for (i, d) in disks.enumerated() {
-                try db.execute(sql: """
-                    INSERT INTO attachment (instance, disk, position, volume, bus, target, source, serial_applied)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [r.vm, d.name, i, d.volume.value, d.bus.rawValue, d.target, d.source, d.serial != nil])
-            }
-        }
-        return Assignment(vm: r.vm, uuid: uuid, smbiosMode: r.smbiosMode, smbiosSerial: smbiosSerial, disks: disks, warnings: warnings)
-    }
-
-    /// Registers a user-given serial for a volume; fails naming the holder if it is taken.
-    func claim(_ serial: String, for volume: VolumeIdentity, generated: Bool, db: Database, write: Bool,
-               update: Bool, source: String = "") throws -> String {
-        if let holder = try String.fetchOne(db, sql: "SELECT id FROM volume WHERE serial = ?", arguments: [serial]),
-           holder != volume.value {
-            throw RegistryError.duplicateSerial(serial: serial, volume: volume, heldBy: VolumeIdentity(holder))
-        }
-        if write {
-            if update {
-                try db.execute(sql: "UPDATE volume SET serial = ?, generated = ? WHERE id = ?", arguments: [serial, generated, volume.value])
-            } else {
-                try db.execute(sql: "INSERT INTO volume (id, serial, generated, source, created_at) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [volume.value, serial, generated, source, Self.now()])
-            }
-        }
-        return serial
-    }
-
-    /// Draws a random serial and stores it; the UNIQUE constraint decides, and a collision draws again.
-    func draw(for volume: VolumeIdentity, db: Database, write: Bool, update: Bool, source: String = "",
-              avoiding drawn: inout Set<String>) throws -> String {
-        let attempts = 16
-        for _ in 0..<attempts {
-            let s = generator.next()
-            if drawn.contains(s) { continue }
-            if !write {
-                if try String.fetchOne(db, sql: "SELECT id FROM volume WHERE serial = ?", arguments: [s]) != nil { continue }
-                drawn.insert(s)
-                return s
-            }
-            do {
-                if update {
-                    try db.execute(sql: "UPDATE volume SET serial = ?, generated = 1 WHERE id = ?", arguments: [s, volume.value])
-                } else {
-                    try db.execute(sql: "INSERT INTO volume (id, serial, generated, source, created_at) VALUES (?, ?, 1, ?, ?)",
-                                   arguments: [volume.value, s, source, Self.now()])
-                }
-                drawn.insert(s)
-                return s
-            } catch let e as DatabaseError where e.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
-                continue
-            }
-        }
-        throw RegistryError.generationExhausted(attempts: attempts)
     }
 
     // MARK: read
 
     public func assignment(vm: String) throws -> Assignment? {
-        try wrap { try db.read { db in try self.read(vm: vm, db: db) } }
+        try wrap { try db.read { db in try self.allocation.read(vm: vm, db: GRDBSession(db: db)) } }
     }
 
     public func assignments() throws -> [Assignment] {
-        try wrap {
-            try db.read { db in
-                try String.fetchAll(db, sql: "SELECT name FROM instance ORDER BY name").compactMap { try self.read(vm: $0, db: db) }
-            }
-        }
-    }
-
-    func read(vm: String, db: Database) throws -> Assignment? {
-        guard let i = try Row.fetchOne(db, sql: "SELECT uuid, smbios_mode, smbios_serial FROM instance WHERE name = ?", arguments: [vm])
-        else { return nil }
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT a.disk, a.volume, a.bus, a.target, a.source, a.serial_applied, v.serial, v.generated
-            FROM attachment a JOIN volume v ON v.id = a.volume WHERE a.instance = ? ORDER BY a.position
-            """, arguments: [vm])
-        let disks = rows.map { row -> AssignedDisk in
-            let applied: Bool = row["serial_applied"]
-            let serial: String? = applied ? row["serial"] : nil
-            return AssignedDisk(name: row["disk"], volume: VolumeIdentity(row["volume"]), bus: Bus(rawValue: row["bus"]) ?? .virtio,
-                                target: row["target"], source: row["source"], serial: serial,
-                                generated: serial != nil && (row["generated"] as Bool))
-        }
-        return Assignment(vm: vm, uuid: i["uuid"], smbiosMode: i["smbios_mode"], smbiosSerial: i["smbios_serial"], disks: disks)
+        try wrap { try db.read { db in try self.allocation.readAll(db: GRDBSession(db: db)) } }
     }
 
     public func specJSON(vm: String) throws -> String? {
-        try wrap { try db.read { db in try String.fetchOne(db, sql: "SELECT spec FROM instance WHERE name = ?", arguments: [vm]) } }
+        try wrap { try db.read { db in try self.allocation.specJSON(vm: vm, db: GRDBSession(db: db)) } }
     }
 
     // MARK: moves
@@ -292,13 +135,7 @@ public final class SQLiteRegistry: Registry, @unchecked Sendable {
         try wrap {
             try db.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
-                    guard try Bool.fetchOne(db, sql: "SELECT 1 FROM volume WHERE id = ?", arguments: [volume.value]) != nil else {
-                        throw RegistryError.volumeNotFound(volume)
-                    }
-                    try db.execute(sql: "UPDATE volume SET source = ? WHERE id = ?", arguments: [newPath, volume.value])
-                    try db.execute(sql: "UPDATE attachment SET source = ? WHERE volume = ?", arguments: [newPath, volume.value])
-                    try db.execute(sql: "INSERT INTO move (volume, old_path, new_path, at) VALUES (?, ?, ?, ?)",
-                                   arguments: [volume.value, oldPath, newPath, Self.now()])
+                    try self.allocation.recordMove(volume: volume, from: oldPath, to: newPath, db: GRDBSession(db: db))
                     try apply()
                     return .commit
                 }
@@ -307,12 +144,30 @@ public final class SQLiteRegistry: Registry, @unchecked Sendable {
     }
 
     public func moves(volume: VolumeIdentity) throws -> [VolumeMove] {
+        try wrap { try db.read { db in try self.allocation.moves(volume: volume, db: GRDBSession(db: db)) } }
+    }
+
+    // MARK: export, import, check
+
+    public func export() throws -> RegistryDump {
+        try wrap { try db.read { db in try self.allocation.dump(db: GRDBSession(db: db)) } }
+    }
+
+    public func importDump(_ dump: RegistryDump) throws -> ImportSummary {
         try wrap {
-            try db.read { db in
-                try Row.fetchAll(db, sql: "SELECT old_path, new_path, at FROM move WHERE volume = ? ORDER BY id", arguments: [volume.value])
-                    .map { VolumeMove(volume: volume, oldPath: $0["old_path"], newPath: $0["new_path"], at: $0["at"]) }
+            try db.writeWithoutTransaction { db in
+                var summary = ImportSummary()
+                try db.inTransaction(.immediate) {
+                    summary = try self.allocation.load(dump, db: GRDBSession(db: db))
+                    return .commit
+                }
+                return summary
             }
         }
+    }
+
+    public func check() throws -> [String] {
+        try wrap { try db.read { db in try self.allocation.check(db: GRDBSession(db: db)) } }
     }
 
     /// Registry errors pass through; SQLite ones become `.storage` with the file named.
@@ -321,6 +176,51 @@ public final class SQLiteRegistry: Registry, @unchecked Sendable {
             return try body()
         } catch let e as DatabaseError {
             throw RegistryError.storage("\(path): \(e.message ?? e.description)")
+        }
+    }
+}
+
+/// The shared allocation logic's view of one GRDB database access.
+struct GRDBSession: SQLSession {
+    let db: Database
+
+    static func arguments(_ values: [SQLValue]) -> StatementArguments {
+        StatementArguments(values.map { v -> (any DatabaseValueConvertible)? in
+            switch v {
+            case let .text(s): return s
+            case let .integer(i): return i
+            case let .bool(b): return b
+            case .null: return nil
+            }
+        })
+    }
+
+    func rows(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] {
+        try Row.fetchAll(db, sql: sql, arguments: Self.arguments(arguments)).map { row in
+            var values: [String: SQLValue] = [:]
+            for (column, value) in row {
+                switch value.storage {
+                case let .string(s): values[column] = .text(s)
+                case let .int64(i): values[column] = .integer(Int(i))
+                case let .double(d): values[column] = .integer(Int(d))
+                case .null, .blob: values[column] = .null
+                }
+            }
+            return SQLRow(values: values)
+        }
+    }
+
+    func execute(_ sql: String, _ arguments: [SQLValue]) throws {
+        try db.execute(sql: sql, arguments: Self.arguments(arguments))
+    }
+
+    /// SQLite leaves the transaction usable after a failed statement: the collision is just reported.
+    func executeUnlessSerialTaken(_ sql: String, _ arguments: [SQLValue]) throws -> Bool {
+        do {
+            try execute(sql, arguments)
+            return true
+        } catch let e as DatabaseError where e.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            return false
         }
     }
 }

@@ -10,20 +10,21 @@ struct ConnectionOptions: ParsableArguments {
 }
 
 struct RegistryOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Registry file (default: VMSERIAL_REGISTRY, else /var/lib/vmserial/registry.sqlite for root, $XDG_STATE_HOME/vmserial/registry.sqlite otherwise).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("Registry: a SQLite file (PATH or sqlite:PATH) or a PostgreSQL database (postgres://USER@HOST:PORT/DB) (default: VMSERIAL_REGISTRY, else /var/lib/vmserial/registry.sqlite for root, $XDG_STATE_HOME/vmserial/registry.sqlite otherwise).", valueName: "location"))
     var registry: String?
 
-    func open() throws -> SQLiteRegistry {
-        try SQLiteRegistry(path: HostPaths.registry(registry))
+    /// The registry this command uses, created (or its schema upgraded) if needed.
+    func open() throws -> any Registry {
+        try RegistryFactory.open(HostPaths.registry(registry))
     }
 
     /// Opens the registry only if it exists (read-only commands must not create one).
-    func openExisting() throws -> SQLiteRegistry {
-        let path = HostPaths.registry(registry)
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw VMSerialError.badInput("no registry at \(path); launch a VM first with `vmserial launch SPEC`, or pass --registry")
+    func openExisting() throws -> any Registry {
+        let location = HostPaths.registry(registry)
+        guard let reg = try RegistryFactory.openExisting(location) else {
+            throw VMSerialError.badInput("no registry at \(RegistryFactory.display(location)); launch a VM first with `vmserial launch SPEC`, or pass --registry")
         }
-        return try SQLiteRegistry(path: path)
+        return reg
     }
 }
 

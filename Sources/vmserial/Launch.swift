@@ -44,8 +44,11 @@ struct Launch: ParsableCommand {
             let resolved = try SpecLoader.load(path: spec)
             let conn = try Connect.open(connection.connect)
             // A dry run must not create a registry file either.
-            let path = HostPaths.registry(registry.registry)
-            let reg = dryRun && !FileManager.default.fileExists(atPath: path) ? try SQLiteRegistry(path: ":memory:") : try registry.open()
+            // A dry run reads an existing registry (SQLite or PostgreSQL) but never creates one.
+            let location = HostPaths.registry(registry.registry)
+            let reg: any Registry = dryRun
+                ? try RegistryFactory.openExisting(location) ?? SQLiteRegistry(path: ":memory:")
+                : try registry.open()
             var launcher = Launcher(connection: conn, registry: reg)
             launcher.log = { progress($0) }
             let r = try launcher.launch(resolved, options: LaunchOptions(start: !noStart, dryRun: dryRun))

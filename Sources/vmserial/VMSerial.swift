@@ -8,34 +8,37 @@ struct VMSerial: ParsableCommand {
         commandName: "vmserial",
         abstract: "Give libvirt guests disk serials and an SMBIOS serial that never change, and prove it from inside the guest.",
         discussion: """
-        Windows guests and licensed software break when virtual hardware changes identity:
-        a disk whose serial changes comes back offline, a licence tied to the SMBIOS serial
-        asks for reactivation. vmserial generates a serial for every disk that has none,
-        keeps it in a registry (never in your spec), binds it to the volume rather than the
-        file, and gives each VM an SMBIOS serial of its own (its UUID by default).
+        Windows guests and licensed software break when virtual hardware changes
+        identity: a disk whose serial changes comes back offline, a licence tied to
+        the SMBIOS serial asks for reactivation. vmserial generates a serial for
+        every disk that has none, keeps it in a registry (never in your spec), binds
+        it to the volume rather than the file, and gives each VM an SMBIOS serial of
+        its own (its UUID by default).
 
         EXAMPLES:
           vmserial launch examples/vm1.json            define and start vm1
-          vmserial launch examples/vm1.json --dry-run  print the domain XML, change nothing
+          vmserial launch examples/vm1.json --dry-run  print the XML, change nothing
           vmserial serials --domain vm1                what vm1 was given
-          vmserial verify --domain vm1 --reboots 2     boot the probe, check from inside, reboot, check again
+          vmserial verify --domain vm1 --reboots 2     verify, reboot twice, verify again
 
         EXIT CODES:
-          0  done / every check passed
-          1  failed / a check failed (the guest saw something else)
-          2  bad input: a wrong spec or flag, no such domain, no registry entry, probe not built
-          130 interrupted (Ctrl-C); probe guests and partial files are cleaned up
+          0    done / every check passed
+          1    failed / a check failed (the guest saw something else)
+          2    bad input: a wrong spec or flag, no such domain, no registry
+               entry, probe not built
+          130  interrupted (Ctrl-C); probe guests and partial files removed
 
         ENVIRONMENT:
-          LIBVIRT_DEFAULT_URI  connection when --connect is not given (else qemu:///system
-                               when its daemon answers, else qemu:///session)
+          LIBVIRT_DEFAULT_URI  connection when --connect is not given (else
+                               qemu:///system when its daemon answers, else
+                               qemu:///session)
           VMSERIAL_REGISTRY    registry when --registry is not given
                                (default /var/lib/vmserial/registry.sqlite for root)
           VMSERIAL_ACCEL       auto, kvm or tcg: overrides the spec's accel
-          VMSERIAL_IMAGES      folder with probe-vmlinuz and probe-initrd.img (`make images`)
+          VMSERIAL_IMAGES      folder with the probe guest (`make images`)
         """,
         version: "0.1.0",
-        subcommands: [Launch.self, Serials.self, Verify.self, Migrate.self]
+        subcommands: [Launch.self, Serials.self, Verify.self, Migrate.self, RegistryCommand.self]
     )
 
     /// ArgumentParser exits 64 on usage errors; vmserial documents 2 for all bad input.

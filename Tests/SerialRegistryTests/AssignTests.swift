@@ -148,14 +148,16 @@ struct AssignTests {
         #expect(throws: RegistryError.uuidTaken(uuid: a.uuid, vm: "vm2", by: "vm1")) { try reg.assign(r) }
     }
 
-    @Test(arguments: [
+    @Test(arguments: Backend.allCases, [
         ("unique", nil, "UUID"),
         ("none", nil, nil),
         ("custom", "ASSET-42", "ASSET-42"),
         ("host", "4c4c4544-0051-3410-8057-b4c04f4d4e31", "4c4c4544-0051-3410-8057-b4c04f4d4e31"),
     ] as [(String, String?, String?)])
-    func smbiosModes(mode: String, given: String?, expected: String?) throws {
-        let reg = try SQLiteRegistry(path: ":memory:")
+    func smbiosModes(backend: Backend, choice: (String, String?, String?)) throws {
+        let (mode, given, expected) = choice
+        let (reg, cleanUp) = try backend.open()
+        defer { cleanUp() }
         let a = try reg.assign(request("vm1", smbios: mode, smbiosSerial: given, disks: []))
         #expect(a.smbiosMode == mode)
         #expect(a.smbiosSerial == (expected == "UUID" ? a.uuid : expected))
@@ -164,8 +166,10 @@ struct AssignTests {
         #expect(stored.smbiosSerial == a.smbiosSerial)
     }
 
-    @Test func smbiosModeCanChangeBetweenLaunches() throws {
-        let reg = try SQLiteRegistry(path: ":memory:")
+    @Test(arguments: Backend.allCases)
+    func smbiosModeCanChangeBetweenLaunches(backend: Backend) throws {
+        let (reg, cleanUp) = try backend.open()
+        defer { cleanUp() }
         let a = try reg.assign(request("vm1", smbios: "custom", smbiosSerial: "ASSET-1", disks: []))
         let b = try reg.assign(request("vm1", smbios: "unique", disks: []))
         #expect(b.uuid == a.uuid)

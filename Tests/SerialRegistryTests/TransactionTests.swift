@@ -136,8 +136,10 @@ struct TransactionTests {
         #expect(try reg.assignment(vm: "vm1")?.disk(named: "root")?.source == "/fast/vm1/root.img")
     }
 
-    @Test func sourceChangedWithoutAMoveIsTakenSilently() throws {
-        let reg = try SQLiteRegistry(path: ":memory:")
+    @Test(arguments: Backend.allCases)
+    func sourceChangedWithoutAMoveIsTakenSilently(backend: Backend) throws {
+        let (reg, cleanUp) = try backend.open()
+        defer { cleanUp() }
         let a = try reg.assign(example())
         var r = example()
         r.disks[0].source = "/elsewhere/root.img"
@@ -147,18 +149,20 @@ struct TransactionTests {
         #expect(try reg.assignment(vm: "vm1")?.disk(named: "root")?.source == "/elsewhere/root.img")
     }
 
-    @Test func reopeningTheFileKeepsEverything() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("registry-reopen-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("registry.sqlite").path
+    @Test(arguments: Backend.persistent)
+    func reopeningKeepsEverything(backend: Backend) throws {
+        let (location, cleanUp) = try backend.freshLocation()
+        defer { cleanUp() }
         let a: Assignment
         do {
-            let reg = try SQLiteRegistry(path: path)
+            let reg = try RegistryFactory.open(location)
             a = try reg.assign(example())
             try reg.recordMove(volume: VolumeIdentity("team-share"), from: "/srv/shared/team-share.img", to: "/nas/team-share.img") {}
         }
-        #expect(FileManager.default.fileExists(atPath: path))
-        let again = try SQLiteRegistry(path: path)
+        if backend == .file {
+            #expect(FileManager.default.fileExists(atPath: RegistryFactory.sqlitePath(location)))
+        }
+        let again = try #require(try RegistryFactory.openExisting(location))
         let stored = try #require(try again.assignment(vm: "vm1"))
         #expect(stored.uuid == a.uuid)
         #expect(stored.disks.map(\.serial) == a.disks.map(\.serial))
@@ -169,11 +173,11 @@ struct TransactionTests {
         #expect(try again.assign(r).disks.map(\.serial) == a.disks.map(\.serial))
     }
 
-    @Test func twoHandlesOnOneFileSeeEachOther() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("registry-two-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("registry.sqlite").path
-        let one = try SQLiteRegistry(path: path), two = try SQLiteRegistry(path: path)
+    @Test(arguments: Backend.persistent)
+    func twoHandlesOnOneRegistrySeeEachOther(backend: Backend) throws {
+        let (location, cleanUp) = try backend.freshLocation()
+        defer { cleanUp() }
+        let one = try RegistryFactory.open(location), two = try RegistryFactory.open(location)
         let a = try one.assign(example("vm1"))
         #expect(throws: RegistryError.duplicateSerial(serial: "MANUAL-0001", volume: VolumeIdentity("vm2/data"), heldBy: VolumeIdentity("vm1/data"))) {
             try two.assign(example("vm2"))

@@ -1,0 +1,249 @@
+import DomainXML
+import Foundation
+import SerialPolicy
+import SerialRegistry
+import Testing
+
+/// The registry on PostgreSQL (the private cluster `make test` starts, VMSERIAL_TEST_POSTGRES)
+/// and on SQLite, driven through the vmserial binary: concurrent launches from several
+/// processes, export and import between the backends, `registry check`, a server that is gone.
+extension Integration {
+@Suite
+final class PostgresIntegrationTests {
+    let box: Sandbox
+    /// Schemas made by this test, dropped afterwards.
+    private var schemas: [String] = []
+
+    init() throws { box = try Sandbox() }
+
+    deinit {
+        for url in schemas {
+            if let l = try? PostgresLocation(url: url), let schema = l.schema {
+                var base = l
+                base.schema = nil
+                _ = try? run("/usr/bin/psql", [base.display, "-qc", "DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE"])
+            }
+        }
+    }
+
+    /// `make test` starts a private PostgreSQL cluster and sets VMSERIAL_TEST_POSTGRES; without
+    /// it the postgres cases are skipped, visibly (`make integration` does not start one).
+    static let postgresConfigured = !(ProcessInfo.processInfo.environment["VMSERIAL_TEST_POSTGRES"] ?? "").isEmpty
+    static let needsPostgres = "VMSERIAL_TEST_POSTGRES is not set: PostgreSQL was NOT tested; run `make test`, or `scripts/test-postgres.sh run swift test …`"
+
+    enum Store: String, CaseIterable, CustomTestStringConvertible, Sendable {
+        case sqlite, postgres
+        var testDescription: String { rawValue }
+        static var allCases: [Store] { PostgresIntegrationTests.postgresConfigured ? [.sqlite, .postgres] : [.sqlite] }
+    }
+
+    /// A fresh, empty registry location of the given kind.
+    func location(_ store: Store) throws -> String {
+        switch store {
+        case .sqlite:
+            return "sqlite:\(box.dir)/registry-\(UUID().uuidString.prefix(8)).sqlite"
+        case .postgres:
+            guard let url = ProcessInfo.processInfo.environment["VMSERIAL_TEST_POSTGRES"], !url.isEmpty else {
+                Issue.record("VMSERIAL_TEST_POSTGRES is not set: run through `make test` (it starts a private PostgreSQL cluster), or `scripts/test-postgres.sh run swift test …`")
+                throw CancellationError()
+            }
+            let l = url + "?schema=it_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+            schemas.append(l)
+            return l
+        }
+    }
+
+    func vmserial(_ registry: String, _ args: [String]) throws -> RunResult {
+        try run(try vmserialBinary(), args, env: ["VMSERIAL_REGISTRY": registry])
+    }
+
+    /// Writes `count` three-disk specs named PREFIX-i.
+    func specs(_ prefix: String, count: Int) throws -> [String] {
+        try box.disk("d.qcow2")
+        return try (0..<count).map { i in
+            let vm = "\(prefix)-\(i)"
+            let spec = """
+            {"name":"\(vm)","accel":"tcg","boot":{"kernel":"\(packageRoot)/images/build/probe-vmlinuz"},
+             "disks":[{"name":"a","source":"d.qcow2","bus":"virtio"},{"name":"b","source":"d.qcow2","bus":"scsi"},
+                      {"name":"c","source":"d.qcow2","bus":"sata"}]}
+            """
+            let path = "\(box.dir)/\(vm).json"
+            try spec.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+    }
+
+    static let env = ProcessInfo.processInfo.environment
+    /// The issue asks 8 × 250; the default run is smaller to keep CI on 2 cores short
+    /// (VMSERIAL_STRESS_PROCESSES / VMSERIAL_STRESS_LAUNCHES raise it).
+    static let processes = env["VMSERIAL_STRESS_PROCESSES"].flatMap(Int.init) ?? 4
+    static let launches = env["VMSERIAL_STRESS_LAUNCHES"].flatMap(Int.init) ?? 25
+
+    @Test("N processes × M launches with 3 disks each, one registry: no serial twice, no lost assignment, every process exits 0",
+          arguments: Store.allCases)
+    func concurrentLaunches(store: Store) throws {
+        let registry = try location(store)
+        let workers = Self.processes, perWorker = Self.launches
+        // The schema first, so the workers measure allocation, not a race to create tables.
+        #expect(try vmserial(registry, ["registry", "import", try emptyExport()]).status == 0)
+        var lists: [[String]] = []
+        for w in 0..<workers { lists.append(try specs("pc-\(store.rawValue)-\(w)", count: perWorker)) }
+        let binary = try vmserialBinary()
+        let failures = Locked<[String]>([])
+        let group = DispatchGroup()
+        let started = Date()
+        for w in 0..<workers {
+            let mine = lists[w]
+            group.enter()
+            Thread {
+                // One process per worker launching its VMs in turn, as a host's own vmserial would.
+                let script = mine.map { "\(binary) launch '\($0)' --no-start --connect test:///default >/dev/null || exit 1" }.joined(separator: "\n")
+                let r = try? run("/bin/sh", ["-c", script], env: ["VMSERIAL_REGISTRY": registry])
+                if r?.status != 0 { failures.mutate { $0.append("worker \(w): \(r?.stderr ?? "did not run")") } }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        let seconds = Date().timeIntervalSince(started)
+        print("concurrency \(store.rawValue): \(workers) processes × \(perWorker) launches × 3 disks in \(String(format: "%.1f", seconds)) s (\(String(format: "%.1f", Double(workers * perWorker) / seconds)) launches/s)")
+        #expect(failures.value.isEmpty, "\(failures.value.joined(separator: "\n"))")
+
+        let out = try vmserial(registry, ["serials", "--json"])
+        let all = try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [[String: Any]], "\(out.all)")
+        #expect(all.count == workers * perWorker)
+        let serials = all.flatMap { $0.disks.compactMap { $0["serial"] as? String } }
+        #expect(serials.count == workers * perWorker * 3, "no lost assignment")
+        #expect(Set(serials).count == serials.count, "no serial handed out twice")
+        #expect(serials.allSatisfy(SerialGenerator.looksGenerated))
+        #expect(Set(all.compactMap { $0["uuid"] as? String }).count == workers * perWorker)
+        // Every disk here is one file (d.qcow2) under 3 × N volume names: that is the only finding.
+        let check = try vmserial(registry, ["registry", "check"])
+        let findings = check.stdout.split(separator: "\n")
+        #expect(check.status == 1)
+        #expect(findings.count == 1 && findings.allSatisfy { $0.hasPrefix("path \(box.dir)/d.qcow2 is bound to \(workers * perWorker * 3) volumes") },
+                "\(check.all.prefix(2000))")
+    }
+
+    /// A file holding an empty export: importing it creates the schema and nothing else.
+    func emptyExport() throws -> String {
+        let path = "\(box.dir)/empty-\(UUID().uuidString.prefix(8)).json"
+        try #"{"format":1}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("export from SQLite, import into PostgreSQL and back: the same VMs, UUIDs and serials; a second import of a conflicting file is refused and names the conflict", .enabled(if: PostgresIntegrationTests.postgresConfigured, Comment(rawValue: PostgresIntegrationTests.needsPostgres)))
+    func exportAndImportAcrossBackends() throws {
+        let sqlite = try location(.sqlite), postgres = try location(.postgres), back = try location(.sqlite)
+        for spec in try specs("mv", count: 3) {
+            let r = try vmserial(sqlite, ["launch", spec, "--no-start", "--connect", "test:///default"])
+            #expect(r.status == 0, "\(r.all)")
+        }
+        let exported = try vmserial(sqlite, ["registry", "export"])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let file = "\(box.dir)/export.json"
+        try exported.stdout.write(toFile: file, atomically: true, encoding: .utf8)
+
+        let imported = try vmserial(postgres, ["registry", "import", file])
+        #expect(imported.status == 0, "\(imported.all)")
+        #expect(imported.stderr.contains("imported 3 VMs"))
+        let original = try vmserial(sqlite, ["serials", "--json"]).stdout
+        #expect(try vmserial(postgres, ["serials", "--json"]).stdout == original)
+        // Importing the same file again changes nothing and is not a conflict.
+        #expect(try vmserial(postgres, ["registry", "import", file]).status == 0)
+        #expect(try vmserial(postgres, ["serials", "--json"]).stdout == original)
+
+        // …and back into a new SQLite file, from PostgreSQL's export.
+        let again = try vmserial(postgres, ["registry", "export"])
+        try again.stdout.write(toFile: "\(box.dir)/again.json", atomically: true, encoding: .utf8)
+        #expect(try vmserial(back, ["registry", "import", "\(box.dir)/again.json"]).status == 0)
+        #expect(try vmserial(back, ["serials", "--json"]).stdout == original)
+
+        // A registry where mv-0 has another UUID: the import is refused, names it, writes nothing.
+        let other = try location(.postgres)
+        let spec = "\(box.dir)/mv-0.json"
+        #expect(try vmserial(other, ["launch", spec, "--no-start", "--connect", "test:///default"]).status == 0)
+        let before = try vmserial(other, ["serials", "--json"]).stdout
+        let refused = try vmserial(other, ["registry", "import", file])
+        #expect(refused.status == 2, "\(refused.all)")
+        #expect(refused.stderr.contains("VM mv-0 has UUID"))
+        #expect(refused.stderr.contains("nothing was written"))
+        #expect(try vmserial(other, ["serials", "--json"]).stdout == before)
+    }
+
+    @Test("a launch killed (SIGKILL) at any moment leaves no half-written VM; running the launches again completes them",
+          arguments: Store.allCases)
+    func killedLaunchesLeaveTheRegistryConsistent(store: Store) throws {
+        let registry = try location(store)
+        #expect(try vmserial(registry, ["registry", "import", try emptyExport()]).status == 0)
+        let binary = try vmserialBinary()
+        let list = try specs("kill-\(store.rawValue)", count: 12)
+        var env = ProcessInfo.processInfo.environment
+        env["VMSERIAL_REGISTRY"] = registry
+        for (i, spec) in list.enumerated() {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: binary)
+            p.arguments = ["launch", spec, "--no-start", "--connect", "test:///default"]
+            p.environment = env
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            // From before the registry is open to after it committed, over the twelve launches.
+            usleep(useconds_t(i * 15_000))
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+        }
+        // Whatever was recorded is whole: every VM the registry holds has its three disks.
+        let partial = try #require(try JSONSerialization.jsonObject(with: Data(vmserial(registry, ["serials", "--json"]).stdout.utf8)) as? [[String: Any]])
+        #expect(partial.allSatisfy { $0.disks.count == 3 && $0.disks.allSatisfy { $0["serial"] is String } })
+        for spec in list {
+            let r = try vmserial(registry, ["launch", spec, "--no-start", "--connect", "test:///default"])
+            #expect(r.status == 0, "\(r.all)")
+        }
+        let all = try #require(try JSONSerialization.jsonObject(with: Data(vmserial(registry, ["serials", "--json"]).stdout.utf8)) as? [[String: Any]])
+        #expect(all.count == list.count)
+        let serials = all.flatMap { $0.disks.compactMap { $0["serial"] as? String } }
+        #expect(serials.count == list.count * 3)
+        #expect(Set(serials).count == serials.count)
+        // What survived a kill kept its identity: the re-run gave those VMs the same serials.
+        for vm in partial {
+            let after = all.first { $0["domain"] as? String == vm["domain"] as? String }
+            #expect(after?["uuid"] as? String == vm["uuid"] as? String)
+            #expect(after?.disks.compactMap { $0["serial"] as? String } == vm.disks.compactMap { $0["serial"] as? String })
+        }
+        print("SIGKILL \(store.rawValue): \(partial.count) of \(list.count) launches had committed before their kill")
+    }
+
+    @Test("registry check --connect finds a domain whose disk serial disagrees with the registry, and exits 1", .enabled(if: PostgresIntegrationTests.postgresConfigured, Comment(rawValue: PostgresIntegrationTests.needsPostgres)))
+    func checkFindsADisagreeingDomain() throws {
+        let registry = try location(.postgres)
+        let vm = box.name("pgcheck")
+        let spec = try box.spec(vm, disks: [.init(name: "root", bus: "virtio"), .init(name: "data", bus: "scsi")])
+        let launched = try vmserial(registry, ["launch", spec, "--no-start", "--connect", libvirtURI])
+        #expect(launched.status == 0, "\(launched.all)")
+        let clean = try vmserial(registry, ["registry", "check", "--connect", libvirtURI])
+        #expect(clean.status == 0, "\(clean.all)")
+        // Someone edits the domain behind vmserial's back.
+        var d = try box.definition(vm)
+        let i = try #require(d.devices.disks.firstIndex { $0.targetDev == "vda" })
+        let registered = d.devices.disks[i].serial
+        d.devices.disks[i].serial = "EDITED-BY-HAND"
+        _ = try box.connection.defineDomain(xml: d.xml())
+        let found = try vmserial(registry, ["registry", "check", "--connect", libvirtURI])
+        #expect(found.status == 1, "\(found.all)")
+        #expect(found.stdout.contains("domain \(vm) disk vda"))
+        #expect(found.stdout.contains("EDITED-BY-HAND"))
+        #expect(found.stdout.contains(registered ?? "?"))
+    }
+
+    @Test("a PostgreSQL server that does not answer: launch fails with exit 1 naming host:port and the fix, and defines nothing")
+    func serverGone() throws {
+        let vm = box.name("pggone")
+        let spec = try box.spec(vm, disks: [.init(name: "root", bus: "virtio")])
+        let r = try vmserial("postgres://vmserial@127.0.0.1:1/fleet", ["launch", spec, "--no-start", "--connect", libvirtURI])
+        #expect(r.status == 1, "\(r.all)")
+        #expect(r.stderr.contains("127.0.0.1:1"))
+        #expect(r.stderr.contains("start the server"))
+        #expect(!box.exists(vm))
+    }
+}
+}

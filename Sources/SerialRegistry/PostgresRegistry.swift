@@ -1,0 +1,396 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SerialPolicy
+
+/// Where a PostgreSQL registry lives: `postgres://user[:password]@host[:port]/database[?schema=NAME]`.
+/// Without a password in the URL, `PGPASSWORD` is used if set.
+public struct PostgresLocation: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var password: String?
+    public var database: String
+    /// The schema holding vmserial's tables (default `public`): several registries can share one database.
+    public var schema: String?
+
+    public static func isURL(_ s: String) -> Bool { s.hasPrefix("postgres://") || s.hasPrefix("postgresql://") }
+
+    public init(url: String) throws {
+        guard Self.isURL(url), let c = URLComponents(string: url), let host = c.host, !host.isEmpty else {
+            throw RegistryError.storage("\(url) is not a PostgreSQL URL; write postgres://USER@HOST:PORT/DATABASE")
+        }
+        self.host = host
+        port = c.port ?? 5432
+        user = c.user.flatMap { $0.isEmpty ? nil : $0 } ?? ProcessInfo.processInfo.environment["PGUSER"] ?? "postgres"
+        password = c.password ?? ProcessInfo.processInfo.environment["PGPASSWORD"]
+        let db = String(c.path.drop(while: { $0 == "/" }))
+        database = db.isEmpty ? user : db
+        schema = c.queryItems?.first { $0.name == "schema" }?.value.flatMap { $0.isEmpty ? nil : $0 }
+        if let schema, !schema.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
+            throw RegistryError.storage("schema \(schema) in \(display): use letters, digits and _ only")
+        }
+    }
+
+    /// The URL without its password, for messages.
+    public var display: String {
+        "postgres://\(user)@\(host):\(port)/\(database)" + (schema.map { "?schema=\($0)" } ?? "")
+    }
+}
+
+/// The registry in a PostgreSQL database, shared by every host of a fleet. Uniqueness lives in
+/// the database's constraints (serial UNIQUE, volume id PRIMARY KEY, instance uuid UNIQUE);
+/// allocations take a transaction-scoped advisory lock, so two hosts allocating at once are
+/// serialized the way SQLite's IMMEDIATE transactions serialize two processes.
+public final class PostgresRegistry: Registry, @unchecked Sendable {
+    /// The location as shown to a person (no password).
+    public let path: String
+    public let location: PostgresLocation
+    let connection: PostgresConnection
+    let logger = Logger(label: "vmserial.registry.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+    /// One statement at a time on the connection, and one transaction at a time per handle.
+    let lock = NSRecursiveLock()
+    let allocation = Allocation(generator: SerialGenerator())
+
+    /// Schema history: each entry takes the schema from version i to i+1. Add; never edit a released one.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE instance (
+            name TEXT PRIMARY KEY NOT NULL,
+            uuid TEXT NOT NULL CONSTRAINT instance_uuid_unique UNIQUE,
+            smbios_mode TEXT NOT NULL,
+            smbios_serial TEXT,
+            spec TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE volume (
+            id TEXT PRIMARY KEY NOT NULL,
+            serial TEXT CONSTRAINT volume_serial_unique UNIQUE,
+            generated BOOLEAN NOT NULL,
+            source TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE attachment (
+            instance TEXT NOT NULL REFERENCES instance(name) ON DELETE CASCADE,
+            disk TEXT NOT NULL,
+            position BIGINT NOT NULL,
+            volume TEXT NOT NULL REFERENCES volume(id),
+            bus TEXT NOT NULL,
+            target TEXT NOT NULL,
+            source TEXT NOT NULL,
+            serial_applied BOOLEAN NOT NULL,
+            PRIMARY KEY (instance, disk)
+        );
+        CREATE TABLE move (
+            id BIGSERIAL PRIMARY KEY,
+            volume TEXT NOT NULL REFERENCES volume(id),
+            old_path TEXT NOT NULL,
+            new_path TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        """,
+    ]
+
+    /// The schema version this vmserial writes.
+    public static var schemaVersion: Int { migrations.count }
+
+    /// Connects and creates or upgrades the schema.
+    public convenience init(url: String) throws {
+        try self.init(location: PostgresLocation(url: url), create: true)!
+    }
+
+    /// Connects; with `create` false returns nil when the database has no vmserial schema yet
+    /// (read-only commands must not create one).
+    public init?(location: PostgresLocation, create: Bool) throws {
+        self.location = location
+        path = location.display
+        connection = try Self.connect(location, logger: logger)
+        do {
+            if let schema = location.schema {
+                if create { try simple("CREATE SCHEMA IF NOT EXISTS \"\(schema)\"") }
+                try simple("SET search_path TO \"\(schema)\"")
+            }
+            guard try create || exists() else {
+                close()
+                return nil
+            }
+            try migrate()
+        } catch {
+            close()
+            throw Self.surfaced(error)
+        }
+    }
+
+    deinit { close() }
+
+    static func connect(_ location: PostgresLocation, logger: Logger) throws -> PostgresConnection {
+        var config = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.user,
+                                                      password: location.password, database: location.database, tls: .disable)
+        config.options.connectTimeout = .seconds(10)
+        do {
+            return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: config,
+                                                  id: 1, logger: logger).wait()
+        } catch {
+            throw surfaced(storageError(error, location: location))
+        }
+    }
+
+    /// Runs SQL on the database of `location` outside any registry (tests: drop a schema, fake a newer one).
+    static func administer(_ location: PostgresLocation, _ sql: String) throws {
+        let logger = Logger(label: "vmserial.registry.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+        let connection = try connect(location, logger: logger)
+        defer { try? connection.close().wait() }
+        do {
+            try run(sql, on: connection, location: location, logger: logger)
+        } catch {
+            throw surfaced(error)
+        }
+    }
+
+    func close() { try? connection.close().wait() }
+
+    /// Whether this database (schema) holds a vmserial registry.
+    func exists() throws -> Bool {
+        try session.row("SELECT to_regclass('vmserial_schema') IS NOT NULL AS present")?.bool("present") == true
+    }
+
+    /// Creates the tables, or upgrades them, under the advisory lock so two first launches do not race.
+    func migrate() throws {
+        try transaction(retrying: false) { db in
+            try db.execute("CREATE TABLE IF NOT EXISTS vmserial_schema (version INTEGER NOT NULL)", [])
+            let current = Int(try db.row("SELECT coalesce(max(version), 0) AS v FROM vmserial_schema")?.string("v") ?? "0") ?? 0
+            if current > Self.migrations.count {
+                throw RegistryError.newerSchema(path: path)
+            }
+            for (i, sql) in Self.migrations.enumerated() where i >= current {
+                try simple(sql)
+            }
+            if current < Self.migrations.count {
+                try db.execute("DELETE FROM vmserial_schema", [])
+                try db.execute("INSERT INTO vmserial_schema (version) VALUES (?)", [.integer(Self.migrations.count)])
+            }
+        }
+    }
+
+    var session: PostgresSession { PostgresSession(registry: self) }
+
+    // MARK: Registry
+
+    public func assign(_ request: AssignmentRequest, apply: (Assignment) throws -> Void) throws -> Assignment {
+        try transaction { db in
+            let a = try allocation.allocate(request, db: db, write: true)
+            try apply(a)
+            return a
+        }
+    }
+
+    public func preview(_ request: AssignmentRequest) throws -> Assignment {
+        try snapshot { db in try allocation.allocate(request, db: db, write: false) }
+    }
+
+    public func assignment(vm: String) throws -> Assignment? {
+        try snapshot { db in try allocation.read(vm: vm, db: db) }
+    }
+
+    public func assignments() throws -> [Assignment] {
+        try snapshot { db in try allocation.readAll(db: db) }
+    }
+
+    public func specJSON(vm: String) throws -> String? {
+        try snapshot { db in try allocation.specJSON(vm: vm, db: db) }
+    }
+
+    public func recordMove(volume: VolumeIdentity, from oldPath: String, to newPath: String, apply: () throws -> Void) throws {
+        try transaction { db in
+            try allocation.recordMove(volume: volume, from: oldPath, to: newPath, db: db)
+            try apply()
+        }
+    }
+
+    public func moves(volume: VolumeIdentity) throws -> [VolumeMove] {
+        try snapshot { db in try allocation.moves(volume: volume, db: db) }
+    }
+
+    public func export() throws -> RegistryDump {
+        try snapshot { db in try allocation.dump(db: db) }
+    }
+
+    public func importDump(_ dump: RegistryDump) throws -> ImportSummary {
+        try transaction { db in try allocation.load(dump, db: db) }
+    }
+
+    public func check() throws -> [String] {
+        try snapshot { db in try allocation.check(db: db) }
+    }
+
+    // MARK: transactions
+
+    /// A write transaction holding the registry's advisory lock. A serialization failure or a
+    /// deadlock the server reports runs the whole transaction again (apply included), a few times.
+    func transaction<T>(retrying: Bool = true, _ body: (PostgresSession) throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        let attempts = retrying ? 5 : 1
+        for attempt in 1...attempts {
+            try simple("BEGIN")
+            do {
+                // Keyed by schema: registries in other schemas of the database do not wait for this one.
+                try session.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [.text("vmserial:" + (location.schema ?? "public"))])
+                let result = try body(session)
+                try simple("COMMIT")
+                return result
+            } catch {
+                try? simple("ROLLBACK")
+                if attempt < attempts, let state = Self.sqlState(error), ["40001", "40P01"].contains(state) { continue }
+                throw Self.surfaced(error)
+            }
+        }
+        throw RegistryError.storage("\(path): the transaction kept conflicting with others; try again")
+    }
+
+    /// A read-only transaction: every read of one call sees one snapshot.
+    func snapshot<T>(_ body: (PostgresSession) throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        do {
+            try simple("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            defer { try? simple("ROLLBACK") }
+            return try body(session)
+        } catch {
+            throw Self.surfaced(error)
+        }
+    }
+
+    /// Runs SQL without parameters; several statements separated by `;` run one after another
+    /// (the extended protocol takes one at a time; vmserial's own statements hold no `;` in literals).
+    func simple(_ sql: String) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        try Self.run(sql, on: connection, location: location, logger: logger)
+    }
+
+    static func run(_ sql: String, on connection: PostgresConnection, location: PostgresLocation, logger: Logger) throws {
+        for statement in sql.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) where !statement.isEmpty {
+            do {
+                _ = try connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).wait()
+            } catch {
+                throw storageError(error, location: location)
+            }
+        }
+    }
+
+    func query(_ sql: String, _ arguments: [SQLValue]) throws -> PostgresQueryResult {
+        lock.lock()
+        defer { lock.unlock() }
+        var binds = PostgresBindings(capacity: arguments.count)
+        for a in arguments {
+            switch a {
+            case let .text(s): binds.append(s)
+            case let .integer(i): binds.append(i)
+            case let .bool(b): binds.append(b)
+            case .null: binds.appendNull()
+            }
+        }
+        do {
+            return try connection.query(PostgresQuery(unsafeSQL: Self.numberPlaceholders(sql), binds: binds), logger: logger).wait()
+        } catch {
+            throw Self.storageError(error, location: location)
+        }
+    }
+
+    /// `?` → `$1`, `$2`, … (the shared statements have no `?` inside literals).
+    static func numberPlaceholders(_ sql: String) -> String {
+        var out = "", n = 0
+        for ch in sql {
+            if ch == "?" { n += 1; out += "$\(n)" } else { out.append(ch) }
+        }
+        return out
+    }
+
+    // MARK: errors
+
+    /// The SQLSTATE of a server error, wherever it is wrapped.
+    static func sqlState(_ error: any Error) -> String? {
+        switch error {
+        case let e as PSQLError: return e.serverInfo?[.sqlState]
+        case let e as PostgresStorageError: return e.sqlState
+        default: return nil
+        }
+    }
+
+    /// What callers see: registry errors and the caller's own pass through, server errors become `.storage`.
+    static func surfaced(_ error: any Error) -> any Error {
+        if let e = error as? PostgresStorageError { return RegistryError.storage("\(e.message) (SQLSTATE \(e.sqlState))") }
+        return error
+    }
+
+    /// Server errors keep their SQLSTATE (the transaction logic needs it); connection problems
+    /// become `.storage` naming the server and what to do.
+    static func storageError(_ error: any Error, location: PostgresLocation) -> any Error {
+        if error is RegistryError || error is PostgresStorageError { return error }
+        guard let e = error as? PSQLError else {
+            return RegistryError.storage("PostgreSQL at \(location.host):\(location.port): \(error)")
+        }
+        let server = "\(location.host):\(location.port)"
+        switch e.code {
+        case .server:
+            return PostgresStorageError(sqlState: e.serverInfo?[.sqlState] ?? "", constraint: e.serverInfo?[.constraintName],
+                                        message: "\(location.display): \(e.serverInfo?[.message] ?? "server error")")
+        case .connectionError:
+            let detail = e.underlying.map { "\($0)" } ?? "no answer"
+            let reason = detail.contains("Connection refused") ? "connection refused"
+                : detail.contains("timed out") || detail.contains("Timeout") ? "no answer in 10 s" : detail
+            return RegistryError.storage("cannot reach PostgreSQL at \(server) (\(reason)); start the server (for the test cluster: scripts/test-postgres.sh start) or point --registry / VMSERIAL_REGISTRY at one that runs")
+        case .serverClosedConnection, .uncleanShutdown:
+            return RegistryError.storage("PostgreSQL at \(server) closed the connection (server stopped or restarted); nothing was recorded by the interrupted transaction; run the command again once the server is back")
+        default:
+            return RegistryError.storage("PostgreSQL at \(server): \(String(reflecting: e))")
+        }
+    }
+}
+
+/// A server-side error (constraint, permission, syntax) with its SQLSTATE.
+struct PostgresStorageError: Error, CustomStringConvertible {
+    var sqlState: String
+    var constraint: String?
+    var message: String
+    var description: String { "registry: \(message) (SQLSTATE \(sqlState))" }
+}
+
+/// The shared allocation logic's view of the registry's connection, inside its transaction.
+struct PostgresSession: SQLSession {
+    let registry: PostgresRegistry
+
+    func rows(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] {
+        try registry.query(sql, arguments).map { row in
+            var values: [String: SQLValue] = [:]
+            for cell in row {
+                guard cell.bytes != nil else { values[cell.columnName] = .null; continue }
+                switch cell.dataType {
+                case .bool: values[cell.columnName] = .bool(try cell.decode(Bool.self))
+                case .int2, .int4, .int8: values[cell.columnName] = .integer(try cell.decode(Int.self))
+                default: values[cell.columnName] = .text(try cell.decode(String.self))
+                }
+            }
+            return SQLRow(values: values)
+        }
+    }
+
+    func execute(_ sql: String, _ arguments: [SQLValue]) throws {
+        _ = try registry.query(sql, arguments)
+    }
+
+    /// A failed statement aborts a PostgreSQL transaction: a savepoint keeps it usable.
+    func executeUnlessSerialTaken(_ sql: String, _ arguments: [SQLValue]) throws -> Bool {
+        try registry.simple("SAVEPOINT draw")
+        do {
+            try execute(sql, arguments)
+            try registry.simple("RELEASE SAVEPOINT draw")
+            return true
+        } catch let e as PostgresStorageError where e.sqlState == "23505" && e.constraint == "volume_serial_unique" {
+            try registry.simple("ROLLBACK TO SAVEPOINT draw")
+            return false
+        }
+    }
+}
