@@ -62,6 +62,7 @@ bench: deps images
 	$(SWIFT) build -c release --product vmserial
 	bash bench/verify-vs-qemu.sh
 	bash bench/migrate-vs-convert.sh
+	bash bench/registry.sh
 
 clean:
 	rm -rf .build images/build

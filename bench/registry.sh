@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Benchmarks for the registry, measured in one run on this machine:
+#  1. serial allocations per second with 1, 4 and 8 concurrent processes, on SQLite and on
+#     PostgreSQL (a private cluster on loopback): each process runs `vmserial launch --no-start`
+#     of 3-disk VMs against libvirt's test:///default (no guest boots);
+#  2. the median time of `vmserial launch --no-start` against `virsh define` of the same XML on
+#     the real daemon (goal: at most 1.5×).
+#   LAUNCHES=30 RUNS=9 bash bench/registry.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LAUNCHES=${LAUNCHES:-30}
+RUNS=${RUNS:-9}
+BIN=${BIN:-.build/release/vmserial}
+[ -x "$BIN" ] || BIN=.build/debug/vmserial
+OUT=bench/results
+WORK=$(mktemp -d /tmp/vmserial-bench-reg.XXXXXX)
+chmod 755 "$WORK"
+export VMSERIAL_PG_PORT=${VMSERIAL_PG_PORT:-55439} VMSERIAL_PG_DIR=$WORK/pg
+URI=${LIBVIRT_DEFAULT_URI:-qemu:///system}
+cleanup() {
+  bash scripts/test-postgres.sh stop >/dev/null 2>&1 || true
+  for d in $(virsh -c "$URI" list --all --name 2>/dev/null | grep '^bench-reg-' || true); do virsh -c "$URI" undefine "$d" >/dev/null 2>&1 || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+mkdir -p "$OUT"
+now() { date +%s.%N; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+qemu-img create -q -f qcow2 "$WORK/d.qcow2" 16M
+spec() {  # spec NAME
+  cat > "$WORK/$1.json" <<JSON
+{"name":"$1","accel":"tcg","boot":{"kernel":"$PWD/images/build/probe-vmlinuz"},
+ "disks":[{"name":"a","source":"d.qcow2","bus":"virtio"},{"name":"b","source":"d.qcow2","bus":"scsi"},{"name":"c","source":"d.qcow2","bus":"sata"}]}
+JSON
+}
+
+PGURL=$(bash scripts/test-postgres.sh start 2>/dev/null | tail -1)
+{
+echo "registry allocations ($LAUNCHES launches per process, 3 disks each, test:///default)"
+for store in sqlite postgres; do
+  for procs in 1 4 8; do
+    if [ "$store" = sqlite ]; then reg=$WORK/alloc-$procs.sqlite; else reg="$PGURL?schema=bench_$procs"; fi
+    for p in $(seq 1 "$procs"); do for i in $(seq 1 "$LAUNCHES"); do spec "bench-reg-$store-$procs-$p-$i"; done; done
+    t0=$(now)
+    for p in $(seq 1 "$procs"); do
+      ( for i in $(seq 1 "$LAUNCHES"); do
+          "$BIN" launch "$WORK/bench-reg-$store-$procs-$p-$i.json" --no-start --connect test:///default --registry "$reg" >/dev/null
+        done ) &
+    done
+    wait
+    t1=$(now)
+    awk -v a="$t0" -v b="$t1" -v n=$((procs * LAUNCHES * 3)) -v s="$store" -v p="$procs" \
+      'BEGIN{printf "  %-8s %d process(es): %5.0f serials/s (%d in %.1f s)\n", s, p, n/(b-a), n, b-a}'
+  done
+done
+
+echo "launch --no-start vs virsh define of the same XML ($URI, $RUNS runs each, interleaved)"
+: > "$WORK/virsh.t"; : > "$WORK/launch.t"
+spec bench-reg-define
+REG=$WORK/launch.sqlite
+for i in $(seq 1 "$RUNS"); do
+  "$BIN" launch "$WORK/bench-reg-define.json" --dry-run --registry "$REG" > "$WORK/define.xml" 2>/dev/null
+  t0=$(now); virsh -c "$URI" define "$WORK/define.xml" >/dev/null; t1=$(now)
+  virsh -c "$URI" undefine bench-reg-define >/dev/null
+  awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}' >> "$WORK/virsh.t"
+  t0=$(now); "$BIN" launch "$WORK/bench-reg-define.json" --no-start --connect "$URI" --registry "$REG" >/dev/null 2>&1; t1=$(now)
+  virsh -c "$URI" undefine bench-reg-define >/dev/null
+  awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}' >> "$WORK/launch.t"
+done
+V=$(median < "$WORK/virsh.t"); L=$(median < "$WORK/launch.t")
+awk -v v="$V" -v l="$L" 'BEGIN{printf "  virsh define median %.3f s, vmserial launch --no-start median %.3f s, ratio %.2f (goal <= 1.5)\n", v, l, l/v}'
+} | tee "$OUT/registry.txt"
