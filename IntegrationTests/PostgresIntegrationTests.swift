@@ -248,3 +248,78 @@ final class PostgresIntegrationTests {
     }
 }
 }
+
+extension Integration {
+/// The PostgreSQL server going away: a clear error, nothing defined in libvirt, and the
+/// next launch after the server is back succeeds with the identities it had.
+@Suite
+final class PostgresOutageIntegrationTests {
+    let box: Sandbox
+    let pgDir: String
+    let port = Int.random(in: 56000...56999)
+
+    init() throws {
+        box = try Sandbox()
+        pgDir = box.dir + "/pg"
+    }
+
+    deinit { _ = try? cluster("stop") }
+
+    /// scripts/test-postgres.sh with this test's own folder and port, through posix_spawn and
+    /// waitpid: Foundation's Process never sees this script end, because it leaves a daemon
+    /// (the server) behind. Output goes to a file, never a pipe the server would keep open.
+    @discardableResult
+    func cluster(_ verb: String) throws -> (status: Int32, output: String) {
+        let log = box.dir + "/pg-\(verb).log"
+        var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var env = ProcessInfo.processInfo.environment
+        env["VMSERIAL_PG_DIR"] = pgDir
+        env["VMSERIAL_PG_PORT"] = "\(port)"
+        let args = ["/bin/bash", "\(packageRoot)/scripts/test-postgres.sh", verb]
+        let cArgs = args.map { strdup($0) } + [nil]
+        let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (cArgs + cEnv).forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, "/bin/bash", &actions, nil, cArgs, cEnv)
+        try #require(rc == 0, "posix_spawn failed: \(rc)")
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (code, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+    }
+
+    @Test("the server gone mid-way: launch fails clearly and defines nothing; back again, launch succeeds")
+    func serverGoesAway() throws {
+        let started = try cluster("start")
+        try #require(started.status == 0, "cannot start a private PostgreSQL: \(started.output)")
+        let url = try #require(started.output.split(separator: "\n").last.map(String.init), "no URL printed")
+        try #require(url.hasPrefix("postgres://"), "unexpected output: \(started.output)")
+        let env = ["VMSERIAL_REGISTRY": url]
+
+        let a = box.name("pg-a"), b = box.name("pg-b")
+        let first = try run(try vmserialBinary(), ["launch", try box.spec(a, disks: [.init(name: "root", bus: "virtio")]), "--no-start"], env: env)
+        #expect(first.status == 0, "\(first.all)")
+        let serialA = try box.definition(a).devices.disks.first?.serial
+
+        try #require(try cluster("stop").status == 0)
+        let specB = try box.spec(b, disks: [.init(name: "root", bus: "virtio")])
+        let down = try run(try vmserialBinary(), ["launch", specB, "--no-start"], env: env)
+        #expect(down.status == 1, "\(down.all)")
+        #expect(down.stderr.contains("PostgreSQL") && down.stderr.contains("127.0.0.1:\(port)"), "\(down.stderr)")
+        #expect(!box.exists(b), "nothing defined while the registry is gone")
+
+        try #require(try cluster("start").status == 0)
+        let back = try run(try vmserialBinary(), ["launch", specB, "--no-start"], env: env)
+        #expect(back.status == 0, "\(back.all)")
+        #expect(box.exists(b))
+        let again = try run(try vmserialBinary(), ["launch", box.dir + "/\(a).json", "--no-start"], env: env)
+        #expect(again.status == 0, "\(again.all)")
+        #expect(try box.definition(a).devices.disks.first?.serial == serialA, "the registry kept A's identity across the outage")
+    }
+}
+}
