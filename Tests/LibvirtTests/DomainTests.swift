@@ -98,9 +98,8 @@ struct DomainTests {
         }
         #expect(error?.kind == .timeout)
         #expect(error?.message.contains("shut off") == true)
-        let elapsed = started.duration(to: clock.now)
-        #expect(elapsed >= .milliseconds(250))
-        #expect(elapsed < .seconds(5))
+        // It must not give up before the timeout; how much later it notices is not a test's business.
+        #expect(started.duration(to: clock.now) >= .milliseconds(250))
     }
 
     @Test("waitForState stops when its task is cancelled")
