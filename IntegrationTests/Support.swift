@@ -170,3 +170,12 @@ extension Dictionary where Key == String, Value == Any {
     var disks: [[String: Any]] { (self["disks"] as? [[String: Any]]) ?? [] }
     func disk(_ name: String) -> [String: Any]? { disks.first { $0["name"] as? String == name } }
 }
+
+/// A value shared between threads under a lock.
+final class Locked<T>: @unchecked Sendable {
+    private var v: T
+    private let lock = NSLock()
+    init(_ v: T) { self.v = v }
+    var value: T { lock.lock(); defer { lock.unlock() }; return v }
+    func mutate(_ f: (inout T) -> Void) { lock.lock(); f(&v); lock.unlock() }
+}
