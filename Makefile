@@ -18,15 +18,15 @@ help:
 	@echo "make test         set up the host, build, run unit and integration tests (real libvirt + QEMU)"
 	@echo "make unit         the fast unit tests only (no daemon, no guest)"
 	@echo "make integration  the integration tests only"
-	@echo "make bench        benchmarks: verify vs a bare QEMU boot; migrate vs qemu-img convert"
+	@echo "make bench        benchmarks: verify vs a bare QEMU boot; migrate vs qemu-img convert; registry; guest mode vs appliance + boot"
 	@echo "make deps         Debian packages and the libvirt daemon (scripts/host-setup.sh)"
-	@echo "make images       the probe guest (images/build/)"
+	@echo "make images       the probe guest and the small Linux guest disk (images/build/)"
 
 deps:
 	@bash scripts/host-setup.sh
 
 images: deps
-	@$(MAKE) --no-print-directory -C images probe
+	@$(MAKE) --no-print-directory -C images probe guest appliance
 
 build:
 	$(SWIFT) build -c $(CONFIG) --product vmserial
@@ -63,6 +63,7 @@ bench: deps images
 	bash bench/verify-vs-qemu.sh
 	bash bench/migrate-vs-convert.sh
 	bash bench/registry.sh
+	bash bench/guest-vs-appliance.sh
 
 clean:
 	rm -rf .build images/build

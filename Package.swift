@@ -30,13 +30,17 @@ let package = Package(
         ]),
         .target(name: "DomainXML"),
         .target(name: "Libvirt", dependencies: ["CLibvirt"]),
-        .target(name: "Verifier", dependencies: ["DomainXML"]),
+        .target(name: "Verifier", dependencies: ["DomainXML", "SerialPolicy"]),
+        // libguestfs from Swift (the C API's _argv functions), and what vmserial reads through it.
+        .target(name: "Guestfs", dependencies: ["CGuestfs"]),
+        .target(name: "Inspection", dependencies: ["Guestfs", "SerialPolicy"]),
         .target(name: "VMSerialKit", dependencies: [
             "VMSpec", "SerialPolicy", "SerialRegistry", "DomainXML", "Libvirt", "Verifier",
+            "Guestfs", "Inspection",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "vmserial", dependencies: [
-            "VMSerialKit",
+            "VMSerialKit", "Verifier",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -48,9 +52,13 @@ let package = Package(
         .testTarget(name: "DomainXMLTests", dependencies: ["DomainXML"]),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
         .testTarget(name: "VerifierTests", dependencies: ["Verifier"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "InspectionTests", dependencies: ["Inspection", "Guestfs", "SerialPolicy"]),
+        // Starts real libguestfs appliances (TCG here: about 10 s each).
+        .testTarget(name: "GuestfsTests", dependencies: ["Guestfs"]),
         // Real libvirt, real QEMU (TCG here), real guests: `make integration`.
         .testTarget(name: "IntegrationTests",
-                    dependencies: ["VMSerialKit", "Libvirt", "DomainXML", "SerialRegistry", "Verifier", "VMSpec"],
+                    dependencies: ["VMSerialKit", "Libvirt", "DomainXML", "SerialRegistry", "Verifier", "VMSpec",
+                                   "Guestfs", "Inspection"],
                     path: "IntegrationTests"),
     ]
 )

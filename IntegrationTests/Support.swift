@@ -166,6 +166,16 @@ final class Sandbox {
     }
 }
 
+/// Every check of a `verify --json` document, flattened with its cycle.
+func checks(_ json: [String: Any]) -> [(cycle: Int, kind: String, what: String, expected: String, seen: String, ok: Bool)] {
+    ((json["cycles"] as? [[String: Any]]) ?? []).flatMap { c in
+        ((c["checks"] as? [[String: Any]]) ?? []).map {
+            (c["cycle"] as? Int ?? 0, c["kind"] as? String ?? "", $0["what"] as? String ?? "", $0["expected"] as? String ?? "",
+             $0["seen"] as? String ?? "", $0["ok"] as? Bool ?? false)
+        }
+    }
+}
+
 extension Dictionary where Key == String, Value == Any {
     var disks: [[String: Any]] { (self["disks"] as? [[String: Any]]) ?? [] }
     func disk(_ name: String) -> [String: Any]? { disks.first { $0["name"] as? String == name } }

@@ -17,15 +17,6 @@ final class VerifyIntegrationTests {
         return try box.json(try box.vmserial("serials", "--domain", vm, "--json"))
     }
 
-    func checks(_ json: [String: Any]) -> [(cycle: Int, kind: String, what: String, expected: String, seen: String, ok: Bool)] {
-        ((json["cycles"] as? [[String: Any]]) ?? []).flatMap { c in
-            ((c["checks"] as? [[String: Any]]) ?? []).map {
-                (c["cycle"] as? Int ?? 0, c["kind"] as? String ?? "", $0["what"] as? String ?? "", $0["expected"] as? String ?? "",
-                 $0["seen"] as? String ?? "", $0["ok"] as? Bool ?? false)
-            }
-        }
-    }
-
     @Test("the guest sees the registered serials across a guest reboot, a restart and a relaunch; images untouched")
     func verifyAcrossCycles() throws {
         let vm = box.name("cycles")
@@ -156,7 +147,7 @@ final class VerifyIntegrationTests {
         try FileManager.default.createDirectory(atPath: fake, withIntermediateDirectories: true)
         chmod(fake, 0o755)
         try FileManager.default.copyItem(atPath: "\(packageRoot)/images/build/probe-vmlinuz", toPath: fake + "/probe-vmlinuz")
-        FileManager.default.createFile(atPath: fake + "/probe-initrd.img", contents: Data())
+        _ = FileManager.default.createFile(atPath: fake + "/probe-initrd.img", contents: Data())
         let r = try run(try vmserialBinary(), ["verify", "--domain", vm, "--timeout", "20", "--junit", box.dir + "/silent.xml"],
                         env: ["VMSERIAL_REGISTRY": box.registry, "VMSERIAL_IMAGES": fake])
         #expect(r.status == 1, "\(r.all)")

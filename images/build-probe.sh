@@ -9,6 +9,7 @@
 #                      QEMU boots it directly (-kernel probe-vmlinux), skipping
 #                      the in-guest decompression, which costs seconds under TCG
 #   probe-initrd.img   gzip'd newc cpio: busybox-static, the storage modules, /init
+#                      (and ext4 for vmserial.mode=boot, see BOOT_MODULES)
 #   probe.stamp        hash of every input; an unchanged hash means nothing to do
 #
 # Environment:
@@ -38,6 +39,10 @@ TARGET_MODULES=(
     libata libahci ahci
     nvme_core nvme
 )
+# Loaded only in boot mode (vmserial.mode=boot: the initramfs mounts a guest's root
+# filesystem), after the modules above; listed in /etc/boot-modules. Report and ping
+# mode never load them.
+BOOT_MODULES=( ext4 )
 # Soft dependencies modprobe does not list: crc64-rocksoft (needed by t10-pi, so
 # by sd_mod and nvme-core) asks the crypto API for "crc64-rocksoft" when it loads;
 # crc64_rocksoft_generic provides it and the initramfs has no modprobe to load it
@@ -97,6 +102,8 @@ add_module() {  # NAME: add it with its dependencies (and soft pre-dependencies)
 }
 for m in "${TARGET_MODULES[@]}"; do add_module "$m"; done
 ((${#MODS[@]} > 0)) || die "no modules resolved"
+NPROBE=${#MODS[@]}      # MODS[0..NPROBE-1]: /etc/probe-modules; the rest: /etc/boot-modules
+for m in "${BOOT_MODULES[@]}"; do add_module "$m"; done
 
 # ---- up-to-date check -------------------------------------------------------------
 INITRD=$OUT/probe-initrd.img
@@ -142,8 +149,11 @@ done < <("$BUSYBOX" --list-full)
 mknod -m 600 dev/console c 5 1 2>/dev/null || true
 mknod -m 666 dev/null c 1 3 2>/dev/null || true
 
-# modules, decompressed, in load order (etc/probe-modules: one path a line)
+# modules, decompressed, in load order (etc/probe-modules: one path a line; the
+# boot-mode-only ones in etc/boot-modules)
 : > etc/probe-modules
+: > etc/boot-modules
+i=0
 for p in "${MODS[@]}"; do
     rel=${p#"$MODDIR"/}
     dst=lib/modules/$KVER/${rel%.xz}; dst=${dst%.zst}; dst=${dst%.gz}
@@ -155,7 +165,8 @@ for p in "${MODS[@]}"; do
     *.ko.gz)  gzip -dc "$p" > "$dst" ;;
     *) die "unknown module format: $p" ;;
     esac
-    echo "/$dst" >> etc/probe-modules
+    if ((i < NPROBE)); then echo "/$dst" >> etc/probe-modules; else echo "/$dst" >> etc/boot-modules; fi
+    i=$((i + 1))
 done
 echo "$KVER" > etc/probe-kver
 
@@ -205,4 +216,4 @@ else
     rm -f "$VMLINUX"
 fi
 echo "$HASH" > "$STAMP"
-log "built $INITRD ($(stat -c %s "$INITRD") bytes, ${#MODS[@]} modules), $VMLINUZ$([[ "$PVH" == 0 ]] || echo " and $VMLINUX") ($KVER)"
+log "built $INITRD ($(stat -c %s "$INITRD") bytes, $NPROBE + $((${#MODS[@]} - NPROBE)) boot-only modules), $VMLINUZ$([[ "$PVH" == 0 ]] || echo " and $VMLINUX") ($KVER)"

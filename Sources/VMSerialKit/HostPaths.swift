@@ -79,6 +79,16 @@ public enum HostPaths {
         throw VMSerialError.badInput("the probe guest is not built (looked for probe-vmlinuz and probe-initrd.img in \(candidates.first ?? "images/build") and \(candidates.count - 1) other places); run `make images` in the vmserial checkout, or set VMSERIAL_IMAGES to its images/build folder")
     }
 
+    /// The fixed libguestfs appliance `make images` builds (images/build/appliance, booting the
+    /// PVH probe kernel: faster under TCG), or nil to let libguestfs use its own.
+    /// `VMSERIAL_APPLIANCE` names another one; set empty, it turns this off.
+    public static func fixedAppliance() -> String? {
+        if let a = env["VMSERIAL_APPLIANCE"] { return a.isEmpty ? nil : a }
+        guard let images = try? probeImages() else { return nil }
+        let dir = (images.initrd as NSString).deletingLastPathComponent + "/appliance"
+        return FileManager.default.fileExists(atPath: dir + "/README.fixed") ? dir : nil
+    }
+
     /// The host's /etc/machine-id as a UUID (Nova's sysinfo_serial=os).
     public static func hostMachineUUID() throws -> String {
         guard let raw = try? String(contentsOfFile: "/etc/machine-id", encoding: .utf8) else {

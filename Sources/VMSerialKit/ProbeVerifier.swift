@@ -58,31 +58,10 @@ public struct ProbeVerifier {
     }
 
     public func verify(domain name: String, options: VerifyOptions) throws -> VerifyReport {
-        guard let assignment = try registry.assignment(vm: name) else {
-            throw VMSerialError.badInput("vmserial has no record of \(name) in its registry; launch it with `vmserial launch SPEC` (or pass the --registry it was launched with)")
-        }
-        let dom: Libvirt.Domain
-        do {
-            dom = try connection.lookupDomain(name: name)
-        } catch let e as LibvirtError where e.kind == .noDomain {
-            throw VMSerialError.badInput("libvirt at \(connection.uri) has no domain \(name); launch it with `vmserial launch SPEC` or pass --connect")
-        }
+        let (assignment, dom) = try target(name)
         let images = try HostPaths.probeImages()
         let expected = Self.expected(from: assignment)
-
-        var restartAfter = false
-        if try dom.isActive {
-            guard options.forceRestart else {
-                throw VMSerialError.badInput("\(name) is running; the probe needs the domain shut off. Shut it down, or pass --force-restart to have vmserial shut it down, probe it and start it again")
-            }
-            progress("\(name) is running: shutting it down for the probe (--force-restart)")
-            try? dom.shutdown()
-            if (try? awaitInactive(dom, seconds: 60)) != true {
-                progress("\(name) did not shut down within 60 s: destroying it")
-                try dom.destroy()
-            }
-            restartAfter = true
-        }
+        let restartAfter = try stopForVerify(dom, name: name, options: options, purpose: "the probe")
         defer {
             if restartAfter {
                 progress("starting \(name) again")
@@ -95,11 +74,7 @@ public struct ProbeVerifier {
         var report = VerifyReport(domain: name)
         var first: ProbeReport?
         let kinds = Self.plan(options)
-        // Group into QEMU processes: each boot/restart/relaunch starts one; guest reboots stay in it.
-        var groups: [[Int]] = []
-        for (i, k) in kinds.enumerated() {
-            if k == "guest-reboot", !groups.isEmpty { groups[groups.count - 1].append(i) } else { groups.append([i]) }
-        }
+        let groups = Self.groups(kinds)
         var overlays: [String: String] = [:]
         for group in groups {
             let kind = kinds[group[0]]
@@ -147,12 +122,50 @@ public struct ProbeVerifier {
         return report
     }
 
+    /// The VM's registry entry and its libvirt domain, or a bad-input error that says how to get them.
+    func target(_ name: String) throws -> (Assignment, Libvirt.Domain) {
+        guard let assignment = try registry.assignment(vm: name) else {
+            throw VMSerialError.badInput("vmserial has no record of \(name) in its registry; launch it with `vmserial launch SPEC` (or pass the --registry it was launched with)")
+        }
+        do {
+            return (assignment, try connection.lookupDomain(name: name))
+        } catch let e as LibvirtError where e.kind == .noDomain {
+            throw VMSerialError.badInput("libvirt at \(connection.uri) has no domain \(name); launch it with `vmserial launch SPEC` or pass --connect")
+        }
+    }
+
+    /// A running domain is refused unless --force-restart; then it is shut down (destroyed after
+    /// 60 s) and the caller starts it again at the end. Returns whether it must be restarted.
+    func stopForVerify(_ dom: Libvirt.Domain, name: String, options: VerifyOptions, purpose: String) throws -> Bool {
+        guard try dom.isActive else { return false }
+        guard options.forceRestart else {
+            throw VMSerialError.badInput("\(name) is running; \(purpose) needs the domain shut off. Shut it down, or pass --force-restart to have vmserial shut it down, verify it and start it again")
+        }
+        progress("\(name) is running: shutting it down for \(purpose) (--force-restart)")
+        try? dom.shutdown()
+        if (try? awaitInactive(dom, seconds: 60)) != true {
+            progress("\(name) did not shut down within 60 s: destroying it")
+            try dom.destroy()
+        }
+        return true
+    }
+
+    /// Groups cycle indices into QEMU processes: each boot/restart/relaunch/migration starts
+    /// one; guest reboots stay in the process before them.
+    static func groups(_ kinds: [String]) -> [[Int]] {
+        var groups: [[Int]] = []
+        for (i, k) in kinds.enumerated() {
+            if k == "guest-reboot", !groups.isEmpty { groups[groups.count - 1].append(i) } else { groups.append([i]) }
+        }
+        return groups
+    }
+
     /// Starts the probe as a transient domain and collects `count` reports from its second serial port.
     func boot(_ probe: DomainDefinition, expecting count: Int, kinds: [String], run: RunDirectory, timeout: Double,
-              afterFirstReport: ((Libvirt.Domain) throws -> Void)? = nil) throws -> [ProbeReport] {
+              what: String = "the probe", afterFirstReport: ((Libvirt.Domain) throws -> Void)? = nil) throws -> [ProbeReport] {
         let reportFile = run.path("report.txt"), consoleFile = run.path("console.log")
-        for f in [reportFile, consoleFile] { FileManager.default.createFile(atPath: f, contents: nil) }
-        progress("booting the probe (\(kinds.joined(separator: ", ")))")
+        for f in [reportFile, consoleFile] { _ = FileManager.default.createFile(atPath: f, contents: nil) }
+        progress("booting \(what) (\(kinds.joined(separator: ", ")))")
         // Registered before the guest exists: Ctrl-C right after libvirt starts it must still stop it.
         // By name is safe: the real domain is always shut off while its probe runs.
         let connection = self.connection
@@ -164,7 +177,7 @@ public struct ProbeVerifier {
             dom = try connection.createTransientDomain(xml: probe.xml(), autodestroy: true)
         } catch let e as LibvirtError {
             Interrupts.shared.remove(token)
-            throw VMSerialError.failed("the probe domain for \(probe.name) did not start: \(e.message)")
+            throw VMSerialError.failed("\(what) for \(probe.name) did not start: \(e.message)")
         }
         defer {
             if (try? dom.isActive) == true { try? dom.destroy() }
@@ -205,11 +218,11 @@ public struct ProbeVerifier {
         do {
             reports = try ProbeReport.parseAll(text)
         } catch {
-            throw VMSerialError.failed("the probe's report for \(probe.name) is unusable: \(error)\(consoleTail(consoleFile))")
+            throw VMSerialError.failed("the report of \(what) for \(probe.name) is unusable: \(error)\(consoleTail(consoleFile))")
         }
         guard reports.count >= count else {
             let why = Date() > deadline ? "within \(Int(timeout * Double(count))) s (--timeout)" : "before it powered off"
-            throw VMSerialError.failed("the probe guest of \(probe.name) sent \(reports.count) of \(count) reports \(why)\(consoleTail(consoleFile))")
+            throw VMSerialError.failed("\(what) of \(probe.name) sent \(reports.count) of \(count) reports \(why)\(consoleTail(consoleFile))")
         }
         return Array(reports.prefix(count))
     }

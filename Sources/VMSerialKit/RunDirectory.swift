@@ -60,6 +60,15 @@ public final class Interrupts: @unchecked Sendable {
         exit(130)
     }
 
+    /// Blocks forever once an interrupt has begun: the handler finishes the clean-up and exits 130.
+    public func parkIfInterrupted() {
+        lock.lock()
+        let parked = interrupted
+        lock.unlock()
+        guard parked else { return }
+        while true { sleep(60) }
+    }
+
     /// Registers a clean-up; newest run first.
     @discardableResult
     public func onInterrupt(_ action: @escaping () -> Void) -> Int {

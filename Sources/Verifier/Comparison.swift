@@ -1,4 +1,5 @@
 import DomainXML
+import SerialPolicy
 
 /// What the registry says a VM must present. The verifier never takes the domain XML's
 /// word for it: a serial edited behind vmserial's back must fail.
@@ -99,6 +100,9 @@ public enum Comparator {
                 continue
             }
             matched.insert(location)
+            // After the serial's own check, whichever way that one ends.
+            let idCheck = byIDCheck(disk: disk, guest: guest, report: report)
+            defer { if let idCheck { checks.append(idCheck) } }
             let seen = guest.serial
             if seen == want {
                 checks.append(Check(what: what, expected: want, seen: seen, ok: true))
@@ -126,6 +130,27 @@ public enum Comparator {
                                 detail: "cannot place guest device \(d.name) (path \(d.path))"))
         }
         return checks
+    }
+
+    /// A guest report of version 2 lists /dev/disk/by-id: the disk's serial must appear there as
+    /// the name udev builds from it, pointing at the device the serial was read from. Nil when
+    /// there is nothing to check (a probe report, a guest without by-id links, a disk without serial).
+    static func byIDCheck(disk: ExpectedDisk, guest: GuestDevice, report: ProbeReport) -> Check? {
+        guard report.version >= 2, !report.byID.isEmpty, let serial = disk.serial, !serial.isEmpty,
+              let bus = Bus(rawValue: disk.bus) else { return nil }
+        let want = ByIDName(bus: bus, serial: serial).name
+        let what = "disk \(disk.name) (\(disk.bus) \(disk.target)) by-id"
+        let toGuest = report.byID.filter { $0.target == guest.name && ByIDName(parsing: $0.name)?.partition == nil }
+        if toGuest.contains(where: { $0.name == want }) {
+            return Check(what: what, expected: want, seen: want, ok: true)
+        }
+        let seen = toGuest.map(\.name).sorted().joined(separator: ",")
+        if let elsewhere = report.byID.first(where: { $0.name == want }) {
+            return Check(what: what, expected: want, seen: seen.isEmpty ? "(none)" : seen, ok: false,
+                         detail: "/dev/disk/by-id/\(want) points at \(elsewhere.target), not at \(guest.name)")
+        }
+        return Check(what: what, expected: want, seen: seen.isEmpty ? "(none)" : seen, ok: false,
+                     detail: "the guest has no /dev/disk/by-id/\(want) for \(guest.name): an fstab or crypttab entry by that id will not be found at boot")
     }
 
     /// Checks that a later cycle shows exactly what the first one did.

@@ -7,18 +7,38 @@
 /// VMSERIAL-REPORT-END lines=<n>
 /// ```
 /// Serials travel hex-encoded so padding and truncation arrive byte for byte.
+///
+/// Version 2 is what the in-guest reporter of `verify --mode guest` writes (GuestReporter):
+/// version 1 plus `byid name=<link> target=<kernel name>` lines (the guest's /dev/disk/by-id)
+/// and one `boot n=<boot number> init=<systemd|initd|rclocal>` line.
 public struct ProbeReport: Equatable, Sendable {
-    public static let supportedVersion = 1
+    public static let supportedVersion = 2
+    public static let supportedVersions = 1...2
     public var version: Int
     public var smbiosSerial: String
     public var smbiosUUID: String
     public var devices: [GuestDevice]
+    /// /dev/disk/by-id as the guest's own userland made it (version 2; empty without udev or the like).
+    public var byID: [ByIDLink] = []
+    /// The guest's boot number since the reporter was installed, and the hook that ran it (version 2).
+    public var boot: Int?
+    public var initSystem: String?
 
     public init(version: Int = 1, smbiosSerial: String, smbiosUUID: String, devices: [GuestDevice]) {
         self.version = version
         self.smbiosSerial = smbiosSerial
         self.smbiosUUID = smbiosUUID
         self.devices = devices
+    }
+}
+
+/// One /dev/disk/by-id entry: the link's name and the kernel device it points at.
+public struct ByIDLink: Equatable, Sendable {
+    public var name: String
+    public var target: String
+    public init(name: String, target: String) {
+        self.name = name
+        self.target = target
     }
 }
 
@@ -67,7 +87,7 @@ public enum ProbeReportError: Error, Equatable, Sendable, CustomStringConvertibl
         case let .lineCountMismatch(declared, seen):
             return "the report says it has \(declared) lines but \(seen) arrived (lost or garbled output)"
         case let .unsupportedVersion(v):
-            return "report version \(v) is not supported (this vmserial reads version \(ProbeReport.supportedVersion)); rebuild the probe with `make images`"
+            return "report version \(v) is not supported (this vmserial reads versions \(ProbeReport.supportedVersions.lowerBound)-\(ProbeReport.supportedVersions.upperBound)); rebuild the probe with `make images`"
         case let .malformedLine(n, line, reason):
             return "report line \(n) is malformed (\(reason)): \(line)"
         }
@@ -124,7 +144,7 @@ extension ProbeReport {
         guard let v = header["version"].flatMap(Int.init) else {
             throw ProbeReportError.malformedLine(number: firstLine, line: lines[0], reason: "no version")
         }
-        guard v == supportedVersion else { throw ProbeReportError.unsupportedVersion(v) }
+        guard supportedVersions.contains(v) else { throw ProbeReportError.unsupportedVersion(v) }
         let body = Array(lines.dropFirst().dropLast())
         let end = fields(lines[lines.count - 1])
         guard let declared = end["lines"].flatMap(Int.init) else {
@@ -150,6 +170,17 @@ extension ProbeReport {
                 }
                 report.devices.append(GuestDevice(name: name, bus: f["bus"] ?? "unknown", path: path, rawSerial: serial,
                                                   ataPort: f["ataport"].flatMap { Int($0) }))
+            case "byid" where v >= 2:
+                guard let name = f["name"], !name.isEmpty, let target = f["target"], !target.isEmpty else {
+                    throw ProbeReportError.malformedLine(number: n, line: line, reason: "byid needs name= and target=")
+                }
+                report.byID.append(ByIDLink(name: name, target: target))
+            case "boot" where v >= 2:
+                guard let boot = f["n"].flatMap({ Int($0) }) else {
+                    throw ProbeReportError.malformedLine(number: n, line: line, reason: "boot needs n=<number>")
+                }
+                report.boot = boot
+                report.initSystem = f["init"]
             default:
                 throw ProbeReportError.malformedLine(number: n, line: line, reason: "unknown record")
             }

@@ -7,6 +7,8 @@ public struct VerifyReport: Sendable, Equatable, Codable {
     public var cycles: [Cycle]
     /// A failure that stopped the run before all cycles ran (timeout, no report).
     public var error: String?
+    /// probe (vmserial's probe kernel on the domain's hardware) or guest (the guest's own OS).
+    public var mode: String = "probe"
 
     public struct Cycle: Sendable, Equatable, Codable {
         public var cycle: Int
@@ -24,17 +26,19 @@ public struct VerifyReport: Sendable, Equatable, Codable {
         }
     }
 
-    public init(domain: String, cycles: [Cycle] = [], error: String? = nil) {
+    public init(domain: String, mode: String = "probe", cycles: [Cycle] = [], error: String? = nil) {
         self.domain = domain
+        self.mode = mode
         self.cycles = cycles
         self.error = error
     }
 
-    enum CodingKeys: String, CodingKey { case domain, ok, cycles, error }
+    enum CodingKeys: String, CodingKey { case domain, mode, ok, cycles, error }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(domain, forKey: .domain)
+        try c.encode(mode, forKey: .mode)
         try c.encode(ok, forKey: .ok)
         try c.encode(cycles, forKey: .cycles)
         try c.encodeIfPresent(error, forKey: .error)
@@ -43,6 +47,7 @@ public struct VerifyReport: Sendable, Equatable, Codable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         domain = try c.decode(String.self, forKey: .domain)
+        mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? "probe"
         cycles = try c.decode([Cycle].self, forKey: .cycles)
         error = try c.decodeIfPresent(String.self, forKey: .error)
     }

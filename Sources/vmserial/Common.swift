@@ -34,12 +34,17 @@ func progress(_ line: String) {
 }
 
 /// Runs a command body: library errors print as one clear line and exit with the documented status.
+/// After Ctrl-C the clean-up runs on another thread and ends the process with 130; the command's
+/// own thread, whose work was cut short under it, waits for that instead of exiting first.
 func guarded(_ body: () throws -> Void) throws {
     do {
         try body()
+        Interrupts.shared.parkIfInterrupted()
     } catch let f as Failure {
+        Interrupts.shared.parkIfInterrupted()
         throw f
     } catch {
+        Interrupts.shared.parkIfInterrupted()
         FileHandle.standardError.write(Data("vmserial: error: \(error)\n".utf8))
         throw Failure(status: ExitStatus.of(error))
     }

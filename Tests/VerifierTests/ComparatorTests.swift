@@ -210,3 +210,56 @@ struct ComparatorTests {
         #expect(changes.allSatisfy { !$0.ok })
     }
 }
+
+@Suite("by-id links in guest reports (version 2)")
+struct ByIDComparatorTests {
+    /// The recorded pc run as the in-guest reporter would send it, with the guest's by-id links.
+    func guestReport(links: [ByIDLink]) throws -> ProbeReport {
+        var r = try ProbeReport.parse(try fixture("report-pc-4bus.txt"))
+        r.version = 2
+        r.byID = links
+        return r
+    }
+
+    let allLinks = [
+        ByIDLink(name: "virtio-VIRTIOSERIAL0001", target: "vda"),
+        ByIDLink(name: "virtio-VIRTIOSERIAL0001-part1", target: "vda1"),
+        ByIDLink(name: "scsi-0QEMU_QEMU_HARDDISK_\(scsiSerial.prefix(20))", target: "sda"),  // QEMU: first 20 characters
+        ByIDLink(name: "ata-QEMU_HARDDISK_SATASERIAL01", target: "sdb"),
+        ByIDLink(name: "nvme-QEMU_NVMe_Ctrl_NVMESERIAL01", target: "nvme0n1"),
+    ]
+
+    @Test func everyDiskHasItsLink() throws {
+        let checks = Comparator.checks(expected: pcExpected(), domain: pcDomain(), report: try guestReport(links: allLinks))
+        let byID = checks.filter { $0.what.hasSuffix("by-id") }
+        #expect(byID.map(\.what) == ["disk root (virtio vda) by-id", "disk data (scsi sda) by-id",
+                                     "disk share (sata sdb) by-id", "disk fast (nvme vdb) by-id"])
+        #expect(checks.allSatisfy { $0.ok })
+    }
+
+    @Test func aMissingLinkFailsAndSaysWhyItMatters() throws {
+        let links = allLinks.filter { !$0.name.hasPrefix("ata-") } + [ByIDLink(name: "ata-QEMU_HARDDISK_OLDSERIAL", target: "sdb")]
+        let checks = Comparator.checks(expected: pcExpected(), domain: pcDomain(), report: try guestReport(links: links))
+        let failed = checks.filter { !$0.ok }
+        #expect(failed.count == 1)
+        let c = try #require(failed.first)
+        #expect(c.what == "disk share (sata sdb) by-id")
+        #expect(c.expected == "ata-QEMU_HARDDISK_SATASERIAL01")
+        #expect(c.seen == "ata-QEMU_HARDDISK_OLDSERIAL")
+        #expect(c.detail?.contains("will not be found at boot") == true)
+    }
+
+    @Test func aLinkPointingAtAnotherDeviceFails() throws {
+        let links = allLinks.map { $0.name.hasPrefix("virtio-VIRTIOSERIAL0001") && $0.target == "vda" ? ByIDLink(name: $0.name, target: "sdb") : $0 }
+        let checks = Comparator.checks(expected: pcExpected(), domain: pcDomain(), report: try guestReport(links: links))
+        let c = try #require(checks.first { $0.what == "disk root (virtio vda) by-id" })
+        #expect(!c.ok)
+        #expect(c.detail?.contains("points at sdb") == true)
+    }
+
+    @Test func noLinksAtAllIsNotChecked() throws {
+        // A guest without udev (or a probe report): nothing to say about by-id.
+        let checks = Comparator.checks(expected: pcExpected(), domain: pcDomain(), report: try guestReport(links: []))
+        #expect(!checks.contains { $0.what.hasSuffix("by-id") })
+    }
+}

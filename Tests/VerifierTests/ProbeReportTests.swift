@@ -99,9 +99,39 @@ struct ProbeReportTests {
     }
 
     @Test func unsupportedVersion() throws {
-        let text = reportText(version: 2, disks: [])
-        #expect(throws: ProbeReportError.unsupportedVersion(2)) { try ProbeReport.parse(text) }
-        #expect(ProbeReportError.unsupportedVersion(2).description.contains("version 2"))
+        let text = reportText(version: 3, disks: [])
+        #expect(throws: ProbeReportError.unsupportedVersion(3)) { try ProbeReport.parse(text) }
+        #expect(ProbeReportError.unsupportedVersion(3).description.contains("version 3"))
+    }
+
+    @Test func versionTwoCarriesByIDAndBoot() throws {
+        let text = """
+        VMSERIAL-REPORT-BEGIN version=2
+        smbios serial=4142 uuid=0E7F0B8A-0000-4000-8000-000000000001
+        disk name=vda bus=virtio path=/sys/devices/pci0000:00/0000:00:04.0/virtio1/block/vda serial=5653 ataport=
+        byid name=virtio-VS target=vda
+        byid name=virtio-VS-part1 target=vda1
+        boot n=3 init=initd
+        VMSERIAL-REPORT-END lines=5
+        """
+        let r = try ProbeReport.parse(text)
+        #expect(r.version == 2)
+        #expect(r.byID == [ByIDLink(name: "virtio-VS", target: "vda"), ByIDLink(name: "virtio-VS-part1", target: "vda1")])
+        #expect(r.boot == 3)
+        #expect(r.initSystem == "initd")
+        #expect(r.devices.map(\.serial) == ["VS"])
+    }
+
+    @Test func byIDAndBootLinesAreNotVersionOne() throws {
+        let text = """
+        VMSERIAL-REPORT-BEGIN version=1
+        smbios serial=4142 uuid=0e7f0b8a-0000-4000-8000-000000000001
+        byid name=virtio-VS target=vda
+        VMSERIAL-REPORT-END lines=2
+        """
+        #expect(throws: ProbeReportError.malformedLine(number: 3, line: "byid name=virtio-VS target=vda", reason: "unknown record")) {
+            try ProbeReport.parse(text)
+        }
     }
 
     @Test(arguments: ["4e5", "zz", "4e564g", "4e56\u{7f}"])

@@ -30,8 +30,9 @@ struct VerifyReportTests {
     @Test func jsonKeys() throws {
         let json = try sampleReport().json()
         let root = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
-        #expect(Set(root.keys) == ["domain", "ok", "cycles"])
+        #expect(Set(root.keys) == ["domain", "mode", "ok", "cycles"])
         #expect(root["domain"] as? String == "vm1")
+        #expect(root["mode"] as? String == "probe")
         #expect(root["ok"] as? Bool == false)
         let cycles = try #require(root["cycles"] as? [[String: Any]])
         #expect(cycles.count == 2)

@@ -1,0 +1,150 @@
+import DomainXML
+import Foundation
+import Guestfs
+import Libvirt
+import Testing
+import VMSerialKit
+
+/// `vmserial verify --mode guest`: the small Linux guest from images/ (busybox init, its own
+/// /dev/disk/by-id) boots from its own disk; libguestfs installs the reporter before and
+/// removes it after.
+extension Integration {
+@Suite
+final class GuestVerifyIntegrationTests {
+    let box: Sandbox
+    static let guestImage = "\(packageRoot)/images/build/guest.qcow2"
+
+    init() throws { box = try Sandbox() }
+
+    /// A VM whose root disk is a copy of the guest image, booted by the probe kernel with root= on it.
+    func launchGuest(_ vm: String, extra: [Sandbox.DiskSpec]) throws -> [String: Any] {
+        guard FileManager.default.fileExists(atPath: Self.guestImage) else {
+            Issue.record("\(Self.guestImage) is missing: run `make images`")
+            throw CancellationError()
+        }
+        let root = "\(vm)-root.qcow2"
+        try FileManager.default.copyItem(atPath: Self.guestImage, toPath: "\(box.dir)/\(root)")
+        var disks = [Sandbox.DiskSpec(name: "root", bus: "virtio", file: root)]
+        disks += extra
+        // The uncompressed PVH kernel boots faster under TCG; the bzImage where it was not built.
+        let pvh = "\(packageRoot)/images/build/probe-vmlinux"
+        let kernel = FileManager.default.fileExists(atPath: pvh) ? pvh : "\(packageRoot)/images/build/probe-vmlinuz"
+        let spec = try box.spec(vm, disks: disks, extra: [
+            "boot": ["kernel": kernel, "initrd": "\(packageRoot)/images/build/probe-initrd.img",
+                     "cmdline": "console=ttyS0 quiet vmserial.mode=boot root=LABEL=vmroot"],
+        ])
+        let r = try box.vmserial("launch", spec, "--no-start")
+        #expect(r.status == 0, "\(r.all)")
+        return try box.json(try box.vmserial("serials", "--domain", vm, "--json"))
+    }
+
+    /// What of the reporter is on the guest's root disk (read-only look, as a user would check).
+    func reporterLeftovers(_ image: String) throws -> [String] {
+        let g = try Guestfs(options: GuestfsOptions(forceTCG: ProcessInfo.processInfo.environment["VMSERIAL_ACCEL"] != "kvm"))
+        defer { g.close() }
+        try g.addDrive(image, format: "qcow2", readonly: true)
+        try g.launch()
+        let root = try #require(try g.inspectOS().first)
+        try g.mountInspected(root: root, readonly: true)
+        var left: [String] = []
+        for p in [GuestReporter.scriptPath, GuestReporter.initdHookPath, GuestReporter.systemdUnitPath,
+                  GuestReporter.systemdWantsLink, GuestReporter.stateDirectory] where try g.exists(p) || g.isSymlink(p) {
+            left.append(p)
+        }
+        // The image's own init scripts are still there: the check looks at the right filesystem.
+        #expect(try g.isFile("/etc/init.d/rcS", followSymlinks: true))
+        return left
+    }
+
+    @Test("guest mode: the guest's own OS sees the registered serials and by-id names across a reboot and an offline migration; the reporter is gone afterwards")
+    func guestModeAcrossRebootAndMigration() throws {
+        let vm = box.name("guest")
+        let assigned = try launchGuest(vm, extra: [
+            .init(name: "data", bus: "scsi"),
+            .init(name: "logs", bus: "sata"),
+        ])
+        let newHome = box.dir + "/moved"
+        try FileManager.default.createDirectory(atPath: newHome, withIntermediateDirectories: true)
+        chmod(newHome, 0o755)
+
+        let r = try box.vmserial("verify", "--domain", vm, "--mode", "guest", "--reboots", "1", "--migrate-to", newHome, "--json")
+        #expect(r.status == 0, "\(r.all)")
+        let out = try box.json(r)
+        #expect(out["ok"] as? Bool == true)
+        #expect(out["mode"] as? String == "guest")
+        let cycles = (out["cycles"] as? [[String: Any]]) ?? []
+        #expect(cycles.map { $0["kind"] as? String ?? "" } == ["boot", "guest-reboot", "migrate-offline"])
+
+        let uuid = try #require(assigned["uuid"] as? String)
+        let serials = assigned.disks.compactMap { d -> (String, String)? in
+            guard let n = d["name"] as? String, let s = d["serial"] as? String else { return nil }
+            return (n, s)
+        }
+        #expect(serials.count == 3)
+        for c in 1...3 {
+            let seen = checks(out).filter { $0.cycle == c }
+            #expect(seen.first { $0.what == "smbios serial" }?.seen == uuid)
+            #expect(seen.first { $0.what == "smbios uuid" }?.seen == uuid)
+            for (name, serial) in serials {
+                #expect(seen.first { $0.what.hasPrefix("disk \(name) ") && $0.what.hasSuffix(" serial") }?.seen == serial, "cycle \(c) disk \(name)")
+                // by-id names built by the guest's own userland from what its kernel read.
+                let byID = seen.first { $0.what.hasPrefix("disk \(name) ") && $0.what.hasSuffix(" by-id") }
+                #expect(byID?.ok == true && byID?.seen.hasSuffix(serial) == true, "cycle \(c) disk \(name) by-id: \(String(describing: byID))")
+            }
+            // The copy the reporter left on the disk was read back and equals the serial port's.
+            #expect(seen.contains { $0.what.hasPrefix("report on the guest's disk") && $0.ok }, "cycle \(c)")
+        }
+        // The disks now live in the new folder, and the reporter is not on the migrated root disk.
+        let sources = try box.definition(vm).devices.disks.compactMap(\.source)
+        #expect(sources.allSatisfy { $0.hasPrefix(newHome + "/") }, "\(sources)")
+        let root = try #require(sources.first { $0.contains("root") })
+        #expect(try reporterLeftovers(root) == [])
+        let active = try box.connection.lookupDomain(name: vm).isActive
+        #expect(!active)
+    }
+
+    @Test("guest mode on disks without an OS exits 2, says why, and writes nothing to them")
+    func guestModeWithoutAnOS() throws {
+        let vm = box.name("blank")
+        let r0 = try box.vmserial("launch", try box.spec(vm, disks: [.init(name: "root", bus: "virtio")]), "--no-start")
+        #expect(r0.status == 0, "\(r0.all)")
+        let image = try #require(try box.definition(vm).devices.disks.first?.source)
+        let before = try box.sha256(image)
+        let r = try box.vmserial("verify", "--domain", vm, "--mode", "guest")
+        #expect(r.status == 2, "\(r.all)")
+        #expect(r.stderr.contains("finds no operating system") && r.stderr.contains("--mode probe"), "\(r.stderr)")
+        #expect(try box.sha256(image) == before)
+    }
+
+    @Test("Ctrl-C while the guest runs: exit 130, the guest is stopped, the reporter is taken out of its disk")
+    func interruptedGuestMode() throws {
+        let vm = box.name("gctrlc")
+        _ = try launchGuest(vm, extra: [])
+        let image = try #require(try box.definition(vm).devices.disks.first?.source)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try vmserialBinary())
+        // Three boots planned: the guest is still busy when it is interrupted.
+        p.arguments = ["verify", "--domain", vm, "--mode", "guest", "--reboots", "2"]
+        var env = ProcessInfo.processInfo.environment
+        env["VMSERIAL_REGISTRY"] = box.registry
+        env["VMSERIAL_ACCEL"] = "tcg"
+        p.environment = env
+        let err = Pipe()
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = err
+        try p.run()
+        let dom = try box.connection.lookupDomain(name: vm)
+        // The appliance installs the reporter first (tens of seconds under TCG), then the guest starts.
+        let deadline = Date().addingTimeInterval(300)
+        while !((try? dom.isActive) ?? false) && p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        try #require(try dom.isActive, "the guest never started")
+        kill(p.processIdentifier, SIGINT)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 130, "\(stderr)")
+        #expect(try !dom.isActive, "the guest was stopped")
+        #expect(stderr.contains("removing the reporter"), "\(stderr)")
+        #expect(try reporterLeftovers(image) == [])
+    }
+}
+}

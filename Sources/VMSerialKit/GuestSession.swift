@@ -1,0 +1,271 @@
+import DomainXML
+import Foundation
+import Guestfs
+import Inspection
+import Libvirt
+
+/// One libguestfs appliance over every disk of a domain: launched once, then used for all the
+/// reads and writes of one phase (never one appliance per file).
+///
+/// `verify --mode guest` needs two phases, before and after the guest boots: the guest's QEMU
+/// and the appliance's QEMU cannot hold the same image at once (QEMU's image locks, and the
+/// appliance would keep stale qcow2 metadata while the guest writes), and libguestfs 1.48
+/// removed drive hot-plugging. So: one appliance to install the reporter, the guest's boots,
+/// one appliance to read the reports back and remove the reporter, whatever the number of cycles.
+public final class GuestSession {
+    public let handle: Guestfs
+    public let domain: String
+    public private(set) var root: String?
+    public private(set) var os: OSInfo?
+    /// Set when `os` came from an earlier session over the same disks (`adopt`), not from
+    /// inspecting through this handle.
+    private var adopted = false
+    private var interruptToken: Int?
+
+    /// The disk images of a domain definition, in its order: (path, format, read-only).
+    public static func drives(of d: DomainDefinition) throws -> [(path: String, format: String, readonly: Bool)] {
+        var out: [(String, String, Bool)] = []
+        for disk in d.devices.disks {
+            guard let src = disk.source else { continue }
+            guard FileManager.default.fileExists(atPath: src) else {
+                throw VMSerialError.badInput("disk image \(src) of domain \(d.name) does not exist; restore it or re-launch with the right source")
+            }
+            // A disk shared with another VM is never written from here.
+            out.append((src, disk.driverType ?? "raw", disk.shareable || disk.readonly))
+        }
+        guard !out.isEmpty else { throw VMSerialError.badInput("domain \(d.name) has no disk images to look into") }
+        return out
+    }
+
+    /// Adds the drives and launches the appliance. `writable: false` adds every drive read-only
+    /// (libguestfs then puts a throw-away overlay in front, so nothing reaches the images).
+    public init(domain: String, drives: [(path: String, format: String, readonly: Bool)], writable: Bool,
+                forceTCG: Bool, progress: (String) -> Void) throws {
+        self.domain = domain
+        do {
+            handle = try Guestfs(options: GuestfsOptions(forceTCG: forceTCG, appliancePath: HostPaths.fixedAppliance()))
+            for d in drives { try handle.addDrive(d.path, format: d.format, readonly: !writable || d.readonly) }
+        } catch let e as GuestfsError {
+            throw VMSerialError.failed("libguestfs could not open the disks of \(domain): \(e.message)")
+        }
+        let h = handle
+        interruptToken = Interrupts.shared.onInterrupt { h.killAppliance() }
+        progress("starting the libguestfs appliance over \(drives.count) disk\(drives.count == 1 ? "" : "s") of \(domain)\(forceTCG ? " (TCG: about 15 s)" : "")")
+        do {
+            try handle.launch()
+        } catch let e as GuestfsError {
+            close()
+            throw VMSerialError.failed("the libguestfs appliance did not start: \(e.message); `libguestfs-test-tool` shows why (on hosts without working KVM set LIBGUESTFS_BACKEND_SETTINGS=force_tcg)")
+        }
+    }
+
+    /// Finds the guest OS (libguestfs inspection). The first root wins when a VM has several.
+    @discardableResult
+    public func inspect() throws -> OSInfo {
+        if let os { return os }
+        let roots: [String]
+        do {
+            roots = try handle.inspectOS()
+        } catch let e as GuestfsError where GuestInspector.isUnlabelledDiskFailure(e) {
+            // libguestfs 1.48 fails this way only while mapping a Windows guest's MountedDevices.
+            throw VMSerialError.badInput("\(domain) runs Windows (libguestfs found it but stumbled over a disk without a partition table): guest mode has no Windows reporter yet. Look at what Windows recorded about its disks and SMBIOS serial offline with `vmserial inspect --domain \(domain)`, or prove the virtual hardware with --mode probe")
+        } catch let e as GuestfsError {
+            throw VMSerialError.failed("libguestfs, on the disks of \(domain): \(e.function): \(e.message)")
+        }
+        guard let r = roots.first else {
+            throw VMSerialError.badInput("libguestfs finds no operating system on the disks of \(domain); guest mode needs an installed guest OS (use --mode probe for blank disks)")
+        }
+        let info = try guestfs { try handle.inspectInfo(root: r) }
+        root = r
+        os = info
+        return info
+    }
+
+    /// Takes the OS an earlier session found on the same disks, added in the same order: the
+    /// devices are named alike, and inspection (about 8 s under TCG) need not run again.
+    public func adopt(_ info: OSInfo) {
+        os = info
+        root = info.root
+        adopted = true
+    }
+
+    /// Mounts the guest's filesystems as its fstab does.
+    public func mount(readonly: Bool) throws {
+        let info = try inspect()
+        try guestfs {
+            try handle.umountAll()
+            guard adopted else {
+                try handle.mountInspected(root: info.root, readonly: readonly)
+                return
+            }
+            // The same order mountInspected uses: shortest mountpoint first; one that fails is skipped,
+            // except the root.
+            for (mountpoint, device) in info.mountpoints.sorted(by: { $0.mountpoint.count < $1.mountpoint.count }) {
+                do {
+                    if readonly { try handle.mountReadOnly(device, at: mountpoint) } else { try handle.mount(device, at: mountpoint) }
+                } catch where mountpoint != "/" {
+                    continue
+                }
+            }
+        }
+    }
+
+    public func close() {
+        if let t = interruptToken { Interrupts.shared.remove(t) }
+        interruptToken = nil
+        try? handle.umountAll()
+        try? handle.shutdown()
+        handle.close()
+    }
+
+    deinit { close() }
+
+    /// Runs libguestfs calls, turning their errors into vmserial's.
+    func guestfs<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let e as GuestfsError {
+            throw VMSerialError.failed("libguestfs, on the disks of \(domain): \(e.function): \(e.message)")
+        }
+    }
+}
+
+/// Installs and removes the in-guest reporter (GuestReporter) through a GuestSession.
+public enum ReporterInstaller {
+    public enum Hook: String, Sendable {
+        case systemd, initd, rclocal
+    }
+
+    /// Which hook the guest's init runs: systemd where it is the init, an init.d script where an
+    /// rcS runs /etc/init.d/S??* (busybox and sysvinit-style), else /etc/rc.local.
+    public static func hook(_ g: Guestfs) throws -> Hook? {
+        func isSystemd(_ p: String) -> Bool { p.contains("systemd") }
+        if try g.isSymlink("/sbin/init"), isSystemd(try g.readlink("/sbin/init")) { return .systemd }
+        if try g.exists("/lib/systemd/systemd") || g.exists("/usr/lib/systemd/systemd"),
+           try !g.exists("/sbin/init") || g.isSymlink("/sbin/init") {
+            return .systemd
+        }
+        if try g.isFile("/etc/init.d/rcS", followSymlinks: true) { return .initd }
+        if try g.isFile("/etc/rc.local", followSymlinks: true) { return .rclocal }
+        return nil
+    }
+
+    /// What the guest does after each boot's report, one line per boot.
+    public static func planText(_ actions: [String]) -> String {
+        actions.map { $0 + "\n" }.joined()
+    }
+
+    /// Writes the reporter, its plan and the hook. Left-overs of an interrupted run are replaced.
+    public static func install(_ s: GuestSession, actions: [String]) throws -> Hook {
+        let info = try s.inspect()
+        guard info.type == "linux" else { throw unsupported(info, domain: s.domain) }
+        try s.mount(readonly: false)
+        let g = s.handle
+        return try s.guestfs {
+            guard let hook = try hook(g) else {
+                throw VMSerialError.badInput("the guest OS of \(s.domain) (\(describe(info))) has neither systemd, nor /etc/init.d/rcS, nor /etc/rc.local: vmserial does not know how to run its reporter there; use --mode probe")
+            }
+            try removeFiles(g)
+            try g.mkdirP(GuestReporter.stateDirectory)
+            try g.mkdirP((GuestReporter.scriptPath as NSString).deletingLastPathComponent)
+            try g.write(GuestReporter.scriptPath, GuestReporter.script)
+            try g.chmod(0o755, GuestReporter.scriptPath)
+            try g.write(GuestReporter.planPath, planText(actions))
+            switch hook {
+            case .systemd:
+                try g.mkdirP((GuestReporter.systemdWantsLink as NSString).deletingLastPathComponent)
+                try g.write(GuestReporter.systemdUnitPath, GuestReporter.systemdUnit)
+                try g.lnSf(target: GuestReporter.systemdUnitPath, link: GuestReporter.systemdWantsLink)
+            case .initd:
+                try g.write(GuestReporter.initdHookPath, GuestReporter.initdHook)
+                try g.chmod(0o755, GuestReporter.initdHookPath)
+            case .rclocal:
+                let current = try g.readText("/etc/rc.local")
+                try g.write("/etc/rc.local", withRCLocalHook(current))
+                try g.chmod(0o755, "/etc/rc.local")
+            }
+            try g.umountAll()
+            try g.sync()
+            return hook
+        }
+    }
+
+    /// Reads every report file the reporter wrote (boot 1, 2, …), read-only.
+    public static func readReports(_ s: GuestSession) throws -> [Int: String] {
+        try s.mount(readonly: true)
+        let g = s.handle
+        return try s.guestfs {
+            guard try g.isDir(GuestReporter.stateDirectory) else { return [:] }
+            var out: [Int: String] = [:]
+            for name in try g.ls(GuestReporter.stateDirectory) where name.hasPrefix("report.") {
+                guard let n = Int(name.dropFirst("report.".count)) else { continue }
+                out[n] = String(decoding: try g.readFile(GuestReporter.reportPath(boot: n)), as: UTF8.self)
+            }
+            return out
+        }
+    }
+
+    /// Removes the reporter, its hook, plan and reports; returns what is still there (empty when clean).
+    @discardableResult
+    public static func remove(_ s: GuestSession) throws -> [String] {
+        try s.mount(readonly: false)
+        let g = s.handle
+        return try s.guestfs {
+            try removeFiles(g)
+            var left: [String] = []
+            for p in [GuestReporter.scriptPath, GuestReporter.initdHookPath, GuestReporter.systemdUnitPath,
+                      GuestReporter.systemdWantsLink, GuestReporter.stateDirectory] where try g.exists(p) || g.isSymlink(p) {
+                left.append(p)
+            }
+            if try g.isFile("/etc/rc.local", followSymlinks: true), try g.readText("/etc/rc.local").contains(GuestReporter.rcLocalMarker) {
+                left.append("/etc/rc.local (hook line)")
+            }
+            try g.umountAll()
+            try g.sync()
+            return left
+        }
+    }
+
+    static func removeFiles(_ g: Guestfs) throws {
+        for p in [GuestReporter.scriptPath, GuestReporter.initdHookPath, GuestReporter.systemdUnitPath, GuestReporter.systemdWantsLink] {
+            try g.rmF(p)
+        }
+        try g.rmRf(GuestReporter.stateDirectory)
+        if try g.isFile("/etc/rc.local", followSymlinks: true) {
+            let text = try g.readText("/etc/rc.local")
+            if text.contains(GuestReporter.rcLocalMarker) { try g.write("/etc/rc.local", withoutRCLocalHook(text)) }
+        }
+    }
+
+    /// rc.local with the hook before its final `exit 0` (or at the end).
+    static func withRCLocalHook(_ text: String) -> String {
+        var lines = withoutRCLocalHook(text).components(separatedBy: "\n")
+        if lines.last == "" { lines.removeLast() }
+        let hook = GuestReporter.rcLocalHook.components(separatedBy: "\n").filter { !$0.isEmpty }
+        if let exit = lines.lastIndex(where: { $0.trimmingCharacters(in: .whitespaces) == "exit 0" }) {
+            lines.insert(contentsOf: hook, at: exit)
+        } else {
+            if lines.isEmpty { lines = ["#!/bin/sh"] }
+            lines += hook
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func withoutRCLocalHook(_ text: String) -> String {
+        let hook = Set(GuestReporter.rcLocalHook.components(separatedBy: "\n").filter { !$0.isEmpty })
+        return text.components(separatedBy: "\n").filter { !hook.contains($0) && !$0.contains(GuestReporter.rcLocalMarker) }
+            .joined(separator: "\n")
+    }
+
+    static func describe(_ info: OSInfo) -> String {
+        let name = info.productName.isEmpty || info.productName == "unknown" ? info.distro : info.productName
+        return "\(info.type) \(name) \(info.majorVersion).\(info.minorVersion)"
+    }
+
+    static func unsupported(_ info: OSInfo, domain: String) -> VMSerialError {
+        if info.type == "windows" {
+            return .badInput("\(domain) runs Windows (\(describe(info))): guest mode has no Windows reporter yet. Look at what Windows recorded about its disks and SMBIOS serial offline with `vmserial inspect --domain \(domain)`, or prove the virtual hardware with --mode probe")
+        }
+        return .badInput("\(domain) runs \(describe(info)): guest mode supports Linux guests only; use --mode probe or `vmserial inspect --domain \(domain)`")
+    }
+}
