@@ -59,7 +59,7 @@ integration: deps images
 	bash scripts/test-postgres.sh run $(SWIFT) test --skip-build --filter IntegrationTests
 
 bench: deps images
-	$(SWIFT) build -c release --product vmserial
+	$(SWIFT) build -c release --product vmserial --static-swift-stdlib
 	bash bench/verify-vs-qemu.sh
 	bash bench/migrate-vs-convert.sh
 	bash bench/registry.sh

@@ -236,6 +236,29 @@ final class PostgresIntegrationTests {
         #expect(found.stdout.contains(registered ?? "?"))
     }
 
+    @Test("a dry run refuses a user serial another VM's volume holds, with the launch's own error, and writes nothing",
+          arguments: Store.allCases)
+    func dryRunRefusesASerialHeldByAnotherVM(store: Store) throws {
+        let registry = try location(store)
+        let a = box.name("held-a"), b = box.name("held-b")
+        let specA = try box.spec(a, disks: [.init(name: "root", bus: "virtio", serial: "HELD-0001")])
+        let launched = try vmserial(registry, ["launch", specA, "--no-start", "--connect", libvirtURI])
+        #expect(launched.status == 0, "\(launched.all)")
+        // b's second disk is new and claims a's serial.
+        let specB = try box.spec(b, disks: [.init(name: "root", bus: "virtio"), .init(name: "data", bus: "scsi", serial: "HELD-0001")])
+        let before = try vmserial(registry, ["registry", "export"]).stdout
+
+        let dry = try vmserial(registry, ["launch", specB, "--dry-run", "--connect", libvirtURI])
+        #expect(dry.status == 2, "\(dry.all)")
+        #expect(dry.stdout.isEmpty, "no XML for a launch that would fail")
+        #expect(dry.stderr.contains("serial HELD-0001 for volume \(b)/data is already held by volume \(a)/root"), "\(dry.stderr)")
+        let real = try vmserial(registry, ["launch", specB, "--no-start", "--connect", libvirtURI])
+        #expect(real.status == 2, "\(real.all)")
+        #expect(dry.stderr == real.stderr, "the dry run and the launch refuse alike")
+        #expect(!box.exists(b))
+        #expect(try vmserial(registry, ["registry", "export"]).stdout == before, "neither wrote anything")
+    }
+
     @Test("a PostgreSQL server that does not answer: launch fails with exit 1 naming host:port and the fix, and defines nothing")
     func serverGone() throws {
         let vm = box.name("pggone")
@@ -293,6 +316,143 @@ final class PostgresOutageIntegrationTests {
         return (code, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
     }
 
+    /// psql on the test's cluster, for the test's own statements.
+    @discardableResult
+    func psql(_ url: String, _ sql: String) throws -> String {
+        let r = try run("/usr/bin/psql", [url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql])
+        try #require(r.status == 0, "psql: \(r.stderr)")
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Stops the cluster at once, as a crash or `kill -9` of the server would: no checkpoint, and
+    /// every backend killed mid-statement (scripts/test-postgres.sh stops it politely).
+    func crashCluster() throws {
+        let bin = try #require(try FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")
+            .sorted { $0.compare($1, options: .numeric) == .orderedAscending }.last.map { "/usr/lib/postgresql/\($0)/bin/pg_ctl" })
+        // test-postgres.sh moves the cluster under /tmp when the postgres user cannot reach pgDir.
+        let data = try #require(["\(pgDir)/data", "/tmp/vmserial-pg-\(port)/data"].first { FileManager.default.fileExists(atPath: "\($0)/PG_VERSION") })
+        let args = ["-D", data, "-m", "immediate", "-w", "stop"]
+        let r = geteuid() == 0 ? try run("/usr/sbin/runuser", ["-u", "postgres", "--", bin] + args) : try run(bin, args)
+        try #require(r.status == 0, "pg_ctl stop -m immediate: \(r.all)")
+    }
+
+    /// Waits for `condition`; false when `deadline` seconds pass first. A guard against hanging,
+    /// not a measurement: the tests assert what happened, never how long it took.
+    func waitFor(upTo deadline: TimeInterval, _ condition: () throws -> Bool) rethrows -> Bool {
+        let end = Date().addingTimeInterval(deadline)
+        while Date() < end {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return try condition()
+    }
+
+    /// Where the launch is held inside its registry transaction while the server is stopped.
+    enum Pause: String, CaseIterable, CustomTestStringConvertible, Sendable {
+        /// Before anything is allocated: waiting for the registry's advisory lock, which the test holds.
+        case waitingForTheRegistryLock
+        /// After libvirt defined the domain: in COMMIT, where a deferred trigger the test added sleeps.
+        case committingAfterTheDefinition
+        var testDescription: String { rawValue }
+    }
+
+    @Test("the server stopped while a launch is inside its registry transaction: the launch fails naming the database, libvirt keeps nothing, the registry nothing; back again, the launch succeeds",
+          arguments: Pause.allCases)
+    func serverStopsDuringTheTransaction(pause: Pause) throws {
+        let started = try cluster("start")
+        try #require(started.status == 0, "cannot start a private PostgreSQL: \(started.output)")
+        let url = try #require(started.output.split(separator: "\n").last.map(String.init), "no URL printed")
+        try #require(url.hasPrefix("postgres://"), "unexpected output: \(started.output)")
+        let env = ["VMSERIAL_REGISTRY": url]
+        let binary = try vmserialBinary()
+
+        // A launch before the outage: it creates the schema, and its identity must survive.
+        let a = box.name("pgmid-a"), b = box.name("pgmid-b")
+        let first = try run(binary, ["launch", try box.spec(a, disks: [.init(name: "root", bus: "virtio")]), "--no-start", "--connect", libvirtURI], env: env)
+        try #require(first.status == 0, "\(first.all)")
+        let serialA = try box.definition(a).devices.disks.first?.serial
+
+        // Hold the launch at the pause, with nothing in vmserial made for tests.
+        var holder: Process?
+        defer { if let holder, holder.isRunning { holder.terminate(); holder.waitUntilExit() } }
+        switch pause {
+        case .waitingForTheRegistryLock:
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+            p.arguments = [url, "-c", "SELECT pg_advisory_lock(hashtext('vmserial:public'))", "-c", "SELECT pg_sleep(3600)"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            holder = p
+            let locked = try waitFor(upTo: 60) {
+                try psql(url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") == "1"
+            }
+            try #require(locked, "the test's psql never took the registry lock")
+        case .committingAfterTheDefinition:
+            try psql(url, """
+                CREATE FUNCTION it_hold() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(3600); RETURN NULL; END $$;
+                CREATE CONSTRAINT TRIGGER it_hold AFTER INSERT OR UPDATE ON instance
+                    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION it_hold();
+                """)
+        }
+
+        let specB = try box.spec(b, disks: [.init(name: "root", bus: "virtio"), .init(name: "data", bus: "scsi")])
+        let launch = Process()
+        launch.executableURL = URL(fileURLWithPath: binary)
+        launch.arguments = ["launch", specB, "--no-start", "--connect", libvirtURI]
+        launch.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        let errPath = box.dir + "/launch-b.err"
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        launch.standardOutput = FileHandle.nullDevice
+        launch.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        try launch.run()
+        defer { if launch.isRunning { launch.terminate(); launch.waitUntilExit() } }
+
+        let paused = try waitFor(upTo: 120) {
+            guard launch.isRunning else { return true }
+            switch pause {
+            case .waitingForTheRegistryLock:
+                return try psql(url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted") == "1"
+            case .committingAfterTheDefinition:
+                return try psql(url, "SELECT count(*) FROM pg_stat_activity WHERE query = 'COMMIT' AND wait_event = 'PgSleep'") == "1"
+            }
+        }
+        try #require(paused && launch.isRunning,
+                     "the launch never paused at \(pause.rawValue): \((try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")")
+        // Held before the allocation nothing is defined yet; held in COMMIT the domain is, and must go.
+        #expect(box.exists(b) == (pause == .committingAfterTheDefinition))
+
+        try crashCluster()
+        let ended = waitFor(upTo: 120) { !launch.isRunning }
+        try #require(ended, "the launch hung after the server went away")
+        let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        #expect(launch.terminationStatus == 1, "\(stderr)")
+        let database = "postgres://postgres@127.0.0.1:\(port)/vmserial_test"
+        #expect(stderr.contains("the PostgreSQL server of \(database) went away"), "\(stderr)")
+        #expect(stderr.contains(pause == .committingAfterTheDefinition ? "may or may not have recorded" : "nothing was recorded"), "\(stderr)")
+        #expect(stderr.contains("once the server is back"), "\(stderr)")
+        #expect(!box.exists(b), "libvirt keeps nothing of the launch")
+        if pause == .committingAfterTheDefinition {
+            #expect(stderr.contains("libvirt was put back: \(b) is not defined"), "\(stderr)")
+        }
+        if let holder { holder.waitUntilExit() }
+
+        try #require(try cluster("start").status == 0)
+        if pause == .committingAfterTheDefinition {
+            try psql(url, "DROP TRIGGER it_hold ON instance; DROP FUNCTION it_hold()")
+        }
+        // The trigger held the commit back before its commit record: the registry has nothing of b.
+        let serials = try run(binary, ["serials", "--json"], env: env)
+        #expect(serials.status == 0, "\(serials.all)")
+        #expect(!serials.stdout.contains(b), "\(serials.stdout)")
+        let back = try run(binary, ["launch", specB, "--no-start", "--connect", libvirtURI], env: env)
+        #expect(back.status == 0, "\(back.all)")
+        #expect(box.exists(b))
+        let again = try run(binary, ["launch", box.dir + "/\(a).json", "--no-start", "--connect", libvirtURI], env: env)
+        #expect(again.status == 0, "\(again.all)")
+        #expect(try box.definition(a).devices.disks.first?.serial == serialA, "the registry kept A's identity across the outage")
+    }
+
     @Test("the server gone mid-way: launch fails clearly and defines nothing; back again, launch succeeds")
     func serverGoesAway() throws {
         let started = try cluster("start")
@@ -320,6 +480,85 @@ final class PostgresOutageIntegrationTests {
         let again = try run(try vmserialBinary(), ["launch", box.dir + "/\(a).json", "--no-start"], env: env)
         #expect(again.status == 0, "\(again.all)")
         #expect(try box.definition(a).devices.disks.first?.serial == serialA, "the registry kept A's identity across the outage")
+    }
+}
+}
+
+extension Integration {
+/// `vmserial launch` reads its plain command lines without ArgumentParser (start-up time, see
+/// `VMSerial.parseLaunchAlone`): every form must mean what ArgumentParser makes of it, and
+/// anything else must still get ArgumentParser's messages. It sits here, next to the registry
+/// tests whose `--registry` it checks, because the launch tests' file belongs to another change.
+@Suite
+final class LaunchCommandLineIntegrationTests {
+    let box: Sandbox
+    init() throws { box = try Sandbox() }
+
+    enum Form: String, CaseIterable, CustomTestStringConvertible, Sendable {
+        case specFirst, optionsFirstWithEquals, specInTheMiddle, dryRun, table
+        var testDescription: String { rawValue }
+
+        /// The arguments after `launch`, for a spec and a registry path.
+        func arguments(spec: String, registry: String) -> [String] {
+            switch self {
+            case .specFirst: [spec, "--no-start", "--json", "--connect", "test:///default", "--registry", registry]
+            case .optionsFirstWithEquals: ["--registry=\(registry)", "--json", "--connect=test:///default", "--no-start", spec]
+            case .specInTheMiddle: ["--json", "--no-start", spec, "--registry", registry, "--connect", "test:///default"]
+            case .dryRun: [spec, "--dry-run", "--connect=test:///default", "--registry=\(registry)"]
+            case .table: ["--connect", "test:///default", spec, "--registry", registry, "--no-start"]
+            }
+        }
+    }
+
+    @Test("every plain form of a launch command line means what it says", arguments: Form.allCases)
+    func plainForms(form: Form) throws {
+        let vm = box.name("cli")
+        let spec = try box.spec(vm, disks: [.init(name: "root", bus: "virtio", serial: "CLI-0001")])
+        // VMSERIAL_REGISTRY names another file: only --registry may be used.
+        let flagged = box.dir + "/flagged.sqlite", unflagged = box.dir + "/unflagged.sqlite"
+        let r = try run(try vmserialBinary(), ["launch"] + form.arguments(spec: spec, registry: flagged),
+                        env: ["VMSERIAL_REGISTRY": unflagged, "LIBVIRT_DEFAULT_URI": "qemu:///nowhere"])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(!FileManager.default.fileExists(atPath: unflagged))
+        switch form {
+        case .dryRun:
+            #expect(r.stdout.hasPrefix("<domain"), "\(r.stdout)")
+            #expect(r.stdout.contains("<serial>CLI-0001</serial>"))
+            #expect(!FileManager.default.fileExists(atPath: flagged), "a dry run writes no registry")
+        case .table:
+            #expect(r.stdout.hasPrefix("\(vm): defined, not started on test:///default"), "\(r.stdout)")
+            #expect(FileManager.default.fileExists(atPath: flagged))
+        case .specFirst, .optionsFirstWithEquals, .specInTheMiddle:
+            let json = try box.json(r)
+            #expect(json["action"] as? String == "defined")
+            #expect(json["started"] as? Bool == false)
+            #expect(json["connection"] as? String == "test:///default")
+            #expect(FileManager.default.fileExists(atPath: flagged))
+        }
+    }
+
+    @Test("command lines outside the plain forms get ArgumentParser's own answers")
+    func otherForms() throws {
+        let spec = try box.spec(box.name("cli-other"), disks: [.init(name: "root", bus: "virtio")])
+        let registry = box.dir + "/other.sqlite"
+        let help = try run(try vmserialBinary(), ["launch", "--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("USAGE: vmserial launch <spec>"), "\(help.all)")
+        let missing = try run(try vmserialBinary(), ["launch", spec, "--connect"], env: ["VMSERIAL_REGISTRY": registry])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("Missing value for '--connect <uri>'"), "\(missing.all)")
+        let unknown = try run(try vmserialBinary(), ["launch", spec, "--no-strat"], env: ["VMSERIAL_REGISTRY": registry])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("Unknown option '--no-strat'"), "\(unknown.all)")
+        let twoSpecs = try run(try vmserialBinary(), ["launch", spec, spec, "--connect", "test:///default"], env: ["VMSERIAL_REGISTRY": registry])
+        #expect(twoSpecs.status == 2)
+        #expect(twoSpecs.stderr.contains("Unexpected argument"), "\(twoSpecs.all)")
+        #expect(!FileManager.default.fileExists(atPath: registry), "none of them ran a launch")
+        // A repeated flag is not a plain form; ArgumentParser accepts it.
+        let twice = try run(try vmserialBinary(), ["launch", spec, "--json", "--json", "--no-start", "--connect", "test:///default"],
+                            env: ["VMSERIAL_REGISTRY": registry])
+        #expect(twice.status == 0, "\(twice.all)")
+        #expect(try box.json(twice)["action"] as? String == "defined")
     }
 }
 }

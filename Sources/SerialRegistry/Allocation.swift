@@ -8,7 +8,15 @@ import SerialPolicy
 struct Allocation {
     let generator: SerialGenerator
 
-    static func now() -> String { ISO8601DateFormatter().string(from: Date()) }
+    /// Now in UTC as ISO 8601 (`2025-01-31T12:00:00Z`, what ISO8601DateFormatter writes). strftime,
+    /// because an ISO8601DateFormatter sets up ICU each time it is made: a measurable share of a launch.
+    static func now() -> String {
+        var t = time(nil), tm = tm()
+        gmtime_r(&t, &tm)
+        var buffer = [CChar](repeating: 0, count: 32)
+        let n = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%SZ", &tm)
+        return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 
     /// Shared by assign (write: true) and preview (write: false).
     func allocate(_ r: AssignmentRequest, db: some SQLSession, write: Bool) throws -> Assignment {
@@ -44,7 +52,10 @@ struct Allocation {
         }
 
         var disks: [AssignedDisk] = []
-        var drawnHere: Set<String> = []
+        // Serials this request claimed or drew, by volume. A write finds them in the table (the
+        // UNIQUE constraint); a preview writes nothing, so it must remember them to refuse what
+        // assign would refuse and to never draw one twice.
+        var heldHere: [String: VolumeIdentity] = [:]
         for d in r.disks {
             let existing = try db.row("SELECT serial, generated, source FROM volume WHERE id = ?", [.text(d.volume.value)])
             var serial: String?
@@ -57,13 +68,13 @@ struct Allocation {
                 case let (reg?, wanted?) where reg != wanted:
                     throw RegistryError.serialChange(volume: d.volume, registered: reg, requested: wanted)
                 case let (nil, wanted?):
-                    serial = try claim(wanted, for: d.volume, db: db, write: write, update: true)
+                    serial = try claim(wanted, for: d.volume, db: db, write: write, update: true, held: &heldHere)
                     generated = false
                 case (let reg?, _):
                     serial = reg
                 case (nil, nil):
                     if r.generateDiskSerials {
-                        serial = try draw(for: d.volume, db: db, write: write, update: true, avoiding: &drawnHere)
+                        serial = try draw(for: d.volume, db: db, write: write, update: true, held: &heldHere)
                         generated = true
                     }
                 }
@@ -78,9 +89,9 @@ struct Allocation {
                     }
                 }
             } else if let wanted = d.serial {
-                serial = try claim(wanted, for: d.volume, db: db, write: write, update: false, source: d.source)
+                serial = try claim(wanted, for: d.volume, db: db, write: write, update: false, source: d.source, held: &heldHere)
             } else if r.generateDiskSerials {
-                serial = try draw(for: d.volume, db: db, write: write, update: false, source: d.source, avoiding: &drawnHere)
+                serial = try draw(for: d.volume, db: db, write: write, update: false, source: d.source, held: &heldHere)
                 generated = true
             } else if write {
                 try db.execute("INSERT INTO volume (id, serial, generated, source, created_at) VALUES (?, NULL, ?, ?, ?)",
@@ -112,13 +123,18 @@ struct Allocation {
         return Assignment(vm: r.vm, uuid: uuid, smbiosMode: r.smbiosMode, smbiosSerial: smbiosSerial, disks: disks, warnings: warnings)
     }
 
-    /// Registers a user-given serial for a volume; fails naming the holder if it is taken.
+    /// Registers a user-given serial for a volume; fails naming the holder if it is taken, in the
+    /// registry or earlier in the same request (`held`).
     func claim(_ serial: String, for volume: VolumeIdentity, db: some SQLSession, write: Bool,
-               update: Bool, source: String = "") throws -> String {
+               update: Bool, source: String = "", held: inout [String: VolumeIdentity]) throws -> String {
+        if let holder = held[serial], holder != volume {
+            throw RegistryError.duplicateSerial(serial: serial, volume: volume, heldBy: holder)
+        }
         if let holder = try db.row("SELECT id FROM volume WHERE serial = ?", [.text(serial)])?.string("id"),
            holder != volume.value {
             throw RegistryError.duplicateSerial(serial: serial, volume: volume, heldBy: VolumeIdentity(holder))
         }
+        held[serial] = volume
         if write {
             if update {
                 try db.execute("UPDATE volume SET serial = ?, generated = ? WHERE id = ?", [.text(serial), .bool(false), .text(volume.value)])
@@ -132,14 +148,14 @@ struct Allocation {
 
     /// Draws a random serial and stores it; the UNIQUE constraint decides, and a collision draws again.
     func draw(for volume: VolumeIdentity, db: some SQLSession, write: Bool, update: Bool, source: String = "",
-              avoiding drawn: inout Set<String>) throws -> String {
+              held: inout [String: VolumeIdentity]) throws -> String {
         let attempts = 16
         for _ in 0..<attempts {
             let s = generator.next()
-            if drawn.contains(s) { continue }
+            if held[s] != nil { continue }
             if !write {
                 if try db.row("SELECT id FROM volume WHERE serial = ?", [.text(s)]) != nil { continue }
-                drawn.insert(s)
+                held[s] = volume
                 return s
             }
             let stored = update
@@ -148,7 +164,7 @@ struct Allocation {
                 : try db.executeUnlessSerialTaken("INSERT INTO volume (id, serial, generated, source, created_at) VALUES (?, ?, ?, ?, ?)",
                                                   [.text(volume.value), .text(s), .bool(true), .text(source), .text(Self.now())])
             if stored {
-                drawn.insert(s)
+                held[s] = volume
                 return s
             }
         }
@@ -185,8 +201,14 @@ struct Allocation {
     // MARK: moves
 
     func recordMove(volume: VolumeIdentity, from oldPath: String, to newPath: String, db: some SQLSession) throws {
-        guard try db.row("SELECT 1 AS one FROM volume WHERE id = ?", [.text(volume.value)]) != nil else {
+        guard let row = try db.row("SELECT source FROM volume WHERE id = ?", [.text(volume.value)]) else {
             throw RegistryError.volumeNotFound(volume)
+        }
+        // A move from anywhere but where the volume is would rewrite its history: the recorded
+        // old path would be one the volume never had, and a launch naming it would not warn.
+        let current = row.string("source") ?? ""
+        guard current == oldPath else {
+            throw RegistryError.moveFromElsewhere(volume: volume, registered: current, from: oldPath)
         }
         try db.execute("UPDATE volume SET source = ? WHERE id = ?", [.text(newPath), .text(volume.value)])
         try db.execute("UPDATE attachment SET source = ? WHERE volume = ?", [.text(newPath), .text(volume.value)])

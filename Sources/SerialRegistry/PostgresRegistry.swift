@@ -118,7 +118,7 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
             try migrate()
         } catch {
             close()
-            throw Self.surfaced(error)
+            throw Self.surfaced(error, display: path)
         }
     }
 
@@ -132,7 +132,7 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
             return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: config,
                                                   id: 1, logger: logger).wait()
         } catch {
-            throw surfaced(storageError(error, location: location))
+            throw surfaced(storageError(error, location: location), display: location.display)
         }
     }
 
@@ -144,7 +144,7 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
         do {
             try run(sql, on: connection, location: location, logger: logger)
         } catch {
-            throw surfaced(error)
+            throw surfaced(error, display: location.display)
         }
     }
 
@@ -233,17 +233,25 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
         defer { lock.unlock() }
         let attempts = retrying ? 5 : 1
         for attempt in 1...attempts {
-            try simple("BEGIN")
+            var committing = false
             do {
+                try simple("BEGIN")
                 // Keyed by schema: registries in other schemas of the database do not wait for this one.
                 try session.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [.text("vmserial:" + (location.schema ?? "public"))])
                 let result = try body(session)
+                committing = true
                 try simple("COMMIT")
                 return result
             } catch {
-                try? simple("ROLLBACK")
+                if !connection.isClosed { try? simple("ROLLBACK") }
                 if attempt < attempts, let state = Self.sqlState(error), ["40001", "40P01"].contains(state) { continue }
-                throw Self.surfaced(error)
+                if let lost = error as? ConnectionLost {
+                    // The server may have written the commit record and died before saying so.
+                    throw RegistryError.storage(committing
+                        ? "the PostgreSQL server of \(path) went away while committing (\(lost.reason)); it may or may not have recorded the transaction. Run the command again once the server is back: it keeps whatever was recorded"
+                        : "the PostgreSQL server of \(path) went away during the transaction (\(lost.reason)); nothing was recorded. Run the command again once the server is back")
+                }
+                throw Self.surfaced(error, display: path)
             }
         }
         throw RegistryError.storage("\(path): the transaction kept conflicting with others; try again")
@@ -255,10 +263,10 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
         defer { lock.unlock() }
         do {
             try simple("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            defer { try? simple("ROLLBACK") }
+            defer { if !connection.isClosed { try? simple("ROLLBACK") } }
             return try body(session)
         } catch {
-            throw Self.surfaced(error)
+            throw Self.surfaced(error, display: path)
         }
     }
 
@@ -273,7 +281,7 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
     static func run(_ sql: String, on connection: PostgresConnection, location: PostgresLocation, logger: Logger) throws {
         for statement in sql.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) where !statement.isEmpty {
             do {
-                _ = try connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).wait()
+                _ = try waitOrLost(connection.query(PostgresQuery(unsafeSQL: statement), logger: logger), on: connection)
             } catch {
                 throw storageError(error, location: location)
             }
@@ -293,10 +301,24 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
             }
         }
         do {
-            return try connection.query(PostgresQuery(unsafeSQL: Self.numberPlaceholders(sql), binds: binds), logger: logger).wait()
+            return try Self.waitOrLost(connection.query(PostgresQuery(unsafeSQL: Self.numberPlaceholders(sql), binds: binds), logger: logger),
+                                       on: connection)
         } catch {
             throw Self.storageError(error, location: location)
         }
+    }
+
+    /// Waits for a query, or for the connection to close, whichever comes first. postgres-nio
+    /// never completes a query written to a connection that is already closed (the server went
+    /// away during the previous statement), so a plain `wait()` would hang forever.
+    static func waitOrLost<T: Sendable>(_ future: EventLoopFuture<T>, on connection: PostgresConnection) throws -> T {
+        let promise = future.eventLoop.makePromise(of: T.self)
+        future.cascade(to: promise)
+        // A promise completed twice keeps its first result: a query that finished wins.
+        connection.closeFuture.hop(to: future.eventLoop).whenComplete { _ in
+            promise.fail(ConnectionLost(reason: "the connection closed"))
+        }
+        return try promise.futureResult.wait()
     }
 
     /// `?` → `$1`, `$2`, … (the shared statements have no `?` inside literals).
@@ -319,21 +341,34 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
         }
     }
 
-    /// What callers see: registry errors and the caller's own pass through, server errors become `.storage`.
-    static func surfaced(_ error: any Error) -> any Error {
+    /// What callers see: registry errors and the caller's own pass through, server errors become
+    /// `.storage`, a server gone names the registry (`display`: its URL without the password).
+    static func surfaced(_ error: any Error, display: String) -> any Error {
         if let e = error as? PostgresStorageError { return RegistryError.storage("\(e.message) (SQLSTATE \(e.sqlState))") }
+        if let lost = error as? ConnectionLost {
+            return RegistryError.storage("the PostgreSQL server of \(display) went away (\(lost.reason)); run the command again once the server is back")
+        }
         return error
+    }
+
+    /// SQLSTATE class 08 (connection exception) and 57P01-57P03 (admin shutdown, crash shutdown,
+    /// cannot connect now): the server is going or gone, not refusing this statement.
+    static func meansServerGone(_ state: String?) -> Bool {
+        guard let state else { return false }
+        return state.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(state)
     }
 
     /// Server errors keep their SQLSTATE (the transaction logic needs it); connection problems
     /// become `.storage` naming the server and what to do.
     static func storageError(_ error: any Error, location: PostgresLocation) -> any Error {
-        if error is RegistryError || error is PostgresStorageError { return error }
+        if error is RegistryError || error is PostgresStorageError || error is ConnectionLost { return error }
         guard let e = error as? PSQLError else {
             return RegistryError.storage("PostgreSQL at \(location.host):\(location.port): \(error)")
         }
         let server = "\(location.host):\(location.port)"
         switch e.code {
+        case .server where Self.meansServerGone(e.serverInfo?[.sqlState]):
+            return ConnectionLost(reason: e.serverInfo?[.message] ?? "server shut down")
         case .server:
             return PostgresStorageError(sqlState: e.serverInfo?[.sqlState] ?? "", constraint: e.serverInfo?[.constraintName],
                                         message: "\(location.display): \(e.serverInfo?[.message] ?? "server error")")
@@ -343,11 +378,18 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
                 : detail.contains("timed out") || detail.contains("Timeout") ? "no answer in 10 s" : detail
             return RegistryError.storage("cannot reach PostgreSQL at \(server) (\(reason)); start the server (for the test cluster: scripts/test-postgres.sh start) or point --registry / VMSERIAL_REGISTRY at one that runs")
         case .serverClosedConnection, .uncleanShutdown:
-            return RegistryError.storage("PostgreSQL at \(server) closed the connection (server stopped or restarted); nothing was recorded by the interrupted transaction; run the command again once the server is back")
+            return ConnectionLost(reason: "the server closed the connection")
         default:
             return RegistryError.storage("PostgreSQL at \(server): \(String(reflecting: e))")
         }
     }
+}
+
+/// The server went away under a statement (stopped, restarted, crashed). `transaction` says
+/// whether that was before the commit (nothing recorded) or during it (unknown).
+struct ConnectionLost: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { "the PostgreSQL server went away (\(reason))" }
 }
 
 /// A server-side error (constraint, permission, syntax) with its SQLSTATE.

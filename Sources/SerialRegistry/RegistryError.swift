@@ -12,6 +12,8 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
     case serialTooLong(volume: VolumeIdentity, serial: String, bus: Bus)
     case notFound(vm: String)
     case volumeNotFound(VolumeIdentity)
+    /// A move from a path that is not where the registry has the volume.
+    case moveFromElsewhere(volume: VolumeIdentity, registered: String, from: String)
     case newerSchema(path: String)
     case storage(String)
     case generationExhausted(attempts: Int)
@@ -34,6 +36,8 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
             return "no VM named \(vm) in the registry; launch it first with `vmserial launch SPEC`"
         case let .volumeNotFound(v):
             return "no volume \(v) in the registry"
+        case let .moveFromElsewhere(volume, registered, from):
+            return "volume \(volume) is at \(registered) in the registry, not at \(from); the move was not recorded. Launch the VM again from its spec so the registry records where the disk is, or move it from \(registered)"
         case let .newerSchema(path):
             return "the registry \(path) was written by a newer vmserial (unknown schema migrations); upgrade vmserial or point --registry elsewhere"
         case let .storage(m):

@@ -23,11 +23,17 @@ public final class SQLiteRegistry: Registry, @unchecked Sendable {
                 if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
                 db = try DatabasePool(path: path, configuration: config)
             }
+            // Almost every open finds the schema current: look first, on the writer's connection
+            // (a read would open a second connection), and migrate only when something is missing.
+            let (current, newer) = try db.writeWithoutTransaction { db in
+                (try Self.migrator.hasCompletedMigrations(db), try Self.migrator.hasBeenSuperseded(db))
+            }
+            if newer { throw RegistryError.newerSchema(path: path) }
             // Two processes opening a new file at once both see no migration applied; the
             // loser fails with "table … already exists" once the winner commits. Its next
             // look finds the migration recorded, so a short retry settles it.
             var attempt = 0
-            while true {
+            while !current {
                 do {
                     try Self.migrator.migrate(db)
                     break
@@ -35,9 +41,6 @@ public final class SQLiteRegistry: Registry, @unchecked Sendable {
                     attempt += 1
                     usleep(useconds_t(20_000 * attempt))
                 }
-            }
-            if try db.read({ try Self.migrator.hasBeenSuperseded($0) }) {
-                throw RegistryError.newerSchema(path: path)
             }
         } catch let e as RegistryError {
             throw e

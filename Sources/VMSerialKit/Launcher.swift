@@ -50,44 +50,50 @@ public struct Launcher {
         var action = "defined"
         var started = false
         var wasRunning = false
-        let assignment = try registry.assign(request) { a in
-            // Runs inside the registry transaction: if anything here throws, no row is kept.
-            let def = DomainBuilder.build(spec: spec, assignment: a, domainType: accel)
-            xml = def.xml()
-            var previousXML: String?
-            if let old = try? connection.lookupDomain(name: spec.name) {
-                let oldUUID = try old.uuidString.lowercased()
-                guard oldUUID == a.uuid else {
-                    throw VMSerialError.badInput("libvirt already has a domain named \(spec.name) with UUID \(oldUUID), which is not the UUID vmserial gave this VM (\(a.uuid)); undefine it (`virsh undefine \(spec.name)`) or rename the VM in the spec")
+        // Whatever this launch did to libvirt is undone unless the registry commits: when apply
+        // throws, when the commit itself fails (the database went away mid-launch), on Ctrl-C.
+        let undo = LibvirtUndo(connection: connection, name: spec.name)
+        let interrupt = Interrupts.shared.onInterrupt { undo.run() }
+        defer { Interrupts.shared.remove(interrupt) }
+        let assignment: Assignment
+        do {
+            assignment = try registry.assign(request) { a in
+                // Runs inside the registry transaction: if anything here throws, no row is kept.
+                let def = DomainBuilder.build(spec: spec, assignment: a, domainType: accel)
+                xml = def.xml()
+                var previousXML: String?
+                if let old = try? connection.lookupDomain(name: spec.name) {
+                    let oldUUID = try old.uuidString.lowercased()
+                    guard oldUUID == a.uuid else {
+                        throw VMSerialError.badInput("libvirt already has a domain named \(spec.name) with UUID \(oldUUID), which is not the UUID vmserial gave this VM (\(a.uuid)); undefine it (`virsh undefine \(spec.name)`) or rename the VM in the spec")
+                    }
+                    previousXML = try old.xmlDesc(inactive: true)
+                    wasRunning = try old.isActive
+                    action = "redefined"
                 }
-                previousXML = try old.xmlDesc(inactive: true)
-                wasRunning = try old.isActive
-                action = "redefined"
-            }
-            let dom: Libvirt.Domain
-            // Ctrl-C before the registry commits must not leave this definition behind.
-            let connection = self.connection
-            let undo = Interrupts.shared.onInterrupt { [previousXML] in
-                if let previousXML { _ = try? connection.defineDomain(xml: previousXML) } else {
-                    try? connection.lookupDomain(name: spec.name).undefine()
+                let dom: Libvirt.Domain
+                undo.arm(previousXML: previousXML)
+                do {
+                    dom = try connection.defineDomain(xml: xml)
+                } catch let e as LibvirtError {
+                    undo.disarm()
+                    throw VMSerialError.failed("libvirt refused the definition of \(spec.name): \(e.message)")
+                }
+                guard options.start, !wasRunning else { return }
+                do {
+                    try dom.start()
+                    started = true
+                    undo.started()
+                } catch {
+                    // Leave libvirt as it was: the old definition back, or none.
+                    undo.run()
+                    let message = (error as? LibvirtError)?.message ?? "\(error)"
+                    throw VMSerialError.failed("\(spec.name) was defined but did not start: \(message); nothing was kept. Check accel (now \(accel == "kvm" ? "kvm" : "tcg")) and the boot files")
                 }
             }
-            defer { Interrupts.shared.remove(undo) }
-            do {
-                dom = try connection.defineDomain(xml: xml)
-            } catch let e as LibvirtError {
-                throw VMSerialError.failed("libvirt refused the definition of \(spec.name): \(e.message)")
-            }
-            guard options.start, !wasRunning else { return }
-            do {
-                try dom.start()
-                started = true
-            } catch {
-                // Leave libvirt as it was: the old definition back, or none.
-                if let previousXML { _ = try? connection.defineDomain(xml: previousXML) } else { try? dom.undefine() }
-                let message = (error as? LibvirtError)?.message ?? "\(error)"
-                throw VMSerialError.failed("\(spec.name) was defined but did not start: \(message); nothing was kept. Check accel (now \(accel == "kvm" ? "kvm" : "tcg")) and the boot files")
-            }
+        } catch {
+            if let what = undo.run() { log("the launch did not complete in the registry, so libvirt was put back: \(what)") }
+            throw error
         }
         return LaunchResult(assignment: assignment, domainType: accel, xml: xml, action: action, started: started, wasRunning: wasRunning)
     }
@@ -98,5 +104,55 @@ public struct Launcher {
         let spec = try SpecLoader.decode(Data(json.utf8), path: "registry:\(vm)")
         let resolved = try SpecValidator.resolve(spec, specPath: nil, baseDirectory: "/")
         return try launch(resolved, options: options)
+    }
+}
+
+/// Puts libvirt back the way a launch found it: the previous definition of the domain, or none,
+/// and a guest it started destroyed. Runs at most once, from the launch or from Ctrl-C.
+final class LibvirtUndo: @unchecked Sendable {
+    private let connection: Connection
+    private let name: String
+    private let lock = NSLock()
+    private var armed = false
+    private var previousXML: String?
+    private var startedHere = false
+
+    init(connection: Connection, name: String) {
+        self.connection = connection
+        self.name = name
+    }
+
+    /// Called before the definition: from here on, libvirt may hold this launch's definition.
+    func arm(previousXML: String?) {
+        lock.lock(); defer { lock.unlock() }
+        armed = true
+        self.previousXML = previousXML
+    }
+
+    /// libvirt refused the definition: there is nothing to put back.
+    func disarm() {
+        lock.lock(); defer { lock.unlock() }
+        armed = false
+    }
+
+    func started() {
+        lock.lock(); defer { lock.unlock() }
+        startedHere = true
+    }
+
+    /// Undoes what was done, once; says what it did (nil when there was nothing to undo).
+    @discardableResult
+    func run() -> String? {
+        lock.lock(); defer { lock.unlock() }
+        guard armed else { return nil }
+        armed = false
+        let dom = try? connection.lookupDomain(name: name)
+        if startedHere { try? dom?.destroy() }
+        if let previousXML {
+            _ = try? connection.defineDomain(xml: previousXML)
+            return "\(name) has its previous definition again"
+        }
+        try? dom?.undefine()
+        return "\(name) is not defined"
     }
 }

@@ -99,6 +99,11 @@ public struct Migrator {
             throw VMSerialError.badInput("the definition of \(name) has no disk \(assigned.target) with a file; it was changed outside vmserial — re-run `vmserial launch`")
         }
         let sourceFormat = def.devices.disks[index].driverType ?? "raw"
+        // The registry records the move from where it has the volume: refuse before a byte is copied.
+        let standard = { (p: String) in URL(fileURLWithPath: p).standardizedFileURL.path }
+        if standard(assigned.source) != standard(source) {
+            throw VMSerialError.badInput("disk \(assigned.name) of \(name) is at \(source) in libvirt but at \(assigned.source) in the registry; the definition was changed outside vmserial. Re-run `vmserial launch` with the spec so both agree, then migrate")
+        }
         let others = try registry.assignments().filter { $0.vm != name && $0.disks.contains { $0.volume == assigned.volume } }.map(\.vm)
         if !others.isEmpty {
             throw VMSerialError.badInput("volume \(assigned.volume) is also attached to \(others.joined(separator: ", ")); moving it for \(name) alone would split it. Shut those down and detach it first")

@@ -66,6 +66,58 @@ struct Launch: ParsableCommand {
     }
 }
 
+extension Launch {
+    /// The plain forms, `SPEC [--connect URI] [--registry LOCATION] [--no-start] [--dry-run] [--json]`
+    /// in any order (`--option=value` too), read without ArgumentParser's reflection (see
+    /// `VMSerial.parseLaunchAlone`). nil for anything else: help, `--`, an unknown or repeated
+    /// option, a missing or empty value, a value or spec that starts with `-`. ArgumentParser then
+    /// parses those and reports what is wrong. An option added to `Launch` or to its option
+    /// groups is unknown here, so it goes the full way when given; it must still be set below,
+    /// because ArgumentParser traps when an unset one is read (LaunchCommandLineIntegrationTests
+    /// run these forms).
+    static func plain(_ arguments: [String]) -> Launch? {
+        var spec: String?
+        var values: [String: String] = [:]
+        var flags: Set<String> = []
+        var i = 0
+        while i < arguments.count {
+            let argument = arguments[i]
+            i += 1
+            let parts = argument.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = String(parts[0])
+            switch name {
+            case "--no-start", "--dry-run", "--json":
+                guard parts.count == 1, flags.insert(name).inserted else { return nil }
+            case "--connect", "--registry":
+                guard values[name] == nil else { return nil }
+                var value = parts.count == 2 ? String(parts[1]) : nil
+                if value == nil, i < arguments.count {
+                    value = arguments[i]
+                    i += 1
+                }
+                guard let value, !value.isEmpty, !value.hasPrefix("-") else { return nil }
+                values[name] = value
+            default:
+                guard spec == nil, !argument.isEmpty, !argument.hasPrefix("-") else { return nil }
+                spec = argument
+            }
+        }
+        guard let spec else { return nil }
+        var launch = Launch()
+        launch.spec = spec
+        var connection = ConnectionOptions()
+        connection.connect = values["--connect"]
+        launch.connection = connection
+        var registry = RegistryOptions()
+        registry.registry = values["--registry"]
+        launch.registry = registry
+        launch.noStart = flags.contains("--no-start")
+        launch.dryRun = flags.contains("--dry-run")
+        launch.json = flags.contains("--json")
+        return launch
+    }
+}
+
 struct LaunchView: Encodable {
     var action: String
     var started: Bool

@@ -72,6 +72,43 @@ struct TransactionTests {
         #expect(try reg.assignment(vm: "vm1")?.disks.count == 3)
     }
 
+    /// Requests a dry run must refuse because the real launch would: a user serial taken by
+    /// another VM's volume, or by another disk earlier in the same request (a preview writes no
+    /// row, so only its own memory of what it claimed can catch that one).
+    enum Clash: String, CaseIterable, CustomTestStringConvertible, Sendable {
+        case heldByAnotherVM, twoNewDisksInOneRequest, newDiskAndAnExistingDiskGivenOne
+        var testDescription: String { rawValue }
+
+        /// The request, and the error assign gives for it.
+        var attempt: (AssignmentRequest, RegistryError) {
+            switch self {
+            case .heldByAnotherVM:
+                return (request("vm2", disks: [disk("vm2", "root"), disk("vm2", "data", serial: "MANUAL-0001")]),
+                        .duplicateSerial(serial: "MANUAL-0001", volume: VolumeIdentity("vm2/data"), heldBy: VolumeIdentity("vm1/data")))
+            case .twoNewDisksInOneRequest:
+                return (request("vm2", disks: [disk("vm2", "a", serial: "MINE-7"), disk("vm2", "b", serial: "MINE-7")]),
+                        .duplicateSerial(serial: "MINE-7", volume: VolumeIdentity("vm2/b"), heldBy: VolumeIdentity("vm2/a")))
+            case .newDiskAndAnExistingDiskGivenOne:
+                // vm3's disk "old" is in the registry without a serial (generation was off).
+                return (request("vm3", generate: false, disks: [disk("vm3", "old", serial: "MINE-8"), disk("vm3", "new", serial: "MINE-8")]),
+                        .duplicateSerial(serial: "MINE-8", volume: VolumeIdentity("vm3/new"), heldBy: VolumeIdentity("vm3/old")))
+            }
+        }
+    }
+
+    @Test(arguments: Backend.allCases, Clash.allCases)
+    func previewRefusesWhatAssignRefuses(backend: Backend, clash: Clash) throws {
+        let (reg, cleanUp) = try backend.open()
+        defer { cleanUp() }
+        _ = try reg.assign(example("vm1"))
+        _ = try reg.assign(request("vm3", generate: false, disks: [disk("vm3", "old")]))
+        let before = try reg.export()
+        let (r, expected) = clash.attempt
+        #expect(throws: expected) { try reg.preview(r) }
+        #expect(throws: expected) { try reg.assign(r) }
+        #expect(try reg.export() == before)
+    }
+
     @Test(arguments: Backend.allCases)
     func recordMoveUpdatesTheSource(backend: Backend) throws {
         let (reg, cleanUp) = try backend.open()
@@ -100,6 +137,37 @@ struct TransactionTests {
         defer { cleanUp() }
         #expect(throws: RegistryError.volumeNotFound(VolumeIdentity("nope"))) {
             try reg.recordMove(volume: VolumeIdentity("nope"), from: "/a", to: "/b") {}
+        }
+    }
+
+    /// A move must start where the registry has the volume: from anywhere else it would record
+    /// an old path the volume never had (and `apply`, the domain's redefinition, must not run).
+    @Test(arguments: Backend.allCases, [
+        "/srv/vm1/other.img",      // another file
+        "/srv/vm1/data.img",       // another volume's file
+        "/fast/vm1/root.img",      // where it is going
+        "",
+    ])
+    func recordMoveFromElsewhereIsRefused(backend: Backend, from: String) throws {
+        let (reg, cleanUp) = try backend.open()
+        defer { cleanUp() }
+        let a = try reg.assign(example())
+        let volume = VolumeIdentity("vm1/root")
+        var applied = false
+        let e = #expect(throws: RegistryError.self) {
+            try reg.recordMove(volume: volume, from: from, to: "/fast/vm1/root.img") { applied = true }
+        }
+        #expect(e == .moveFromElsewhere(volume: volume, registered: "/srv/vm1/root.img", from: from))
+        #expect(e?.description.contains("vm1/root") == true)
+        #expect(e?.description.contains("/srv/vm1/root.img") == true)
+        #expect(!applied)
+        #expect(try reg.moves(volume: volume) == [])
+        #expect(try reg.assignment(vm: "vm1") == a)
+        // From where it is, the same move is taken; and then its old path is no longer where it is.
+        try reg.recordMove(volume: volume, from: "/srv/vm1/root.img", to: "/fast/vm1/root.img") {}
+        #expect(try reg.moves(volume: volume).map(\.oldPath) == ["/srv/vm1/root.img"])
+        #expect(throws: RegistryError.moveFromElsewhere(volume: volume, registered: "/fast/vm1/root.img", from: "/srv/vm1/root.img")) {
+            try reg.recordMove(volume: volume, from: "/srv/vm1/root.img", to: "/slow/vm1/root.img") {}
         }
     }
 
