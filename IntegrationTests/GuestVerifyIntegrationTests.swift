@@ -72,6 +72,9 @@ final class GuestVerifyIntegrationTests {
         let out = try box.json(r)
         #expect(out["ok"] as? Bool == true)
         #expect(out["mode"] as? String == "guest")
+        // A migration moves the files, so the guest boots on them and the appliance starts twice.
+        #expect((out["appliance"] as? [String: Any])?["diskAccess"] as? String == "files", "\(r.stdout)")
+        #expect((out["appliance"] as? [String: Any])?["starts"] as? Int == 2, "\(r.stdout)")
         let cycles = (out["cycles"] as? [[String: Any]]) ?? []
         #expect(cycles.map { $0["kind"] as? String ?? "" } == ["boot", "guest-reboot", "migrate-offline"])
 
@@ -101,6 +104,43 @@ final class GuestVerifyIntegrationTests {
         #expect(try reporterLeftovers(root) == [])
         let active = try box.connection.lookupDomain(name: vm).isActive
         #expect(!active)
+    }
+
+    @Test("guest mode on served disks: one appliance start for a guest reboot and a relaunch, the guest's writes reach the image intact, no disk server is left")
+    func guestModeServedOneAppliance() throws {
+        let vm = box.name("served")
+        let assigned = try launchGuest(vm, extra: [.init(name: "data", bus: "scsi")])
+        let image = try #require(try box.definition(vm).devices.disks.first?.source)
+
+        let r = try box.vmserial("verify", "--domain", vm, "--mode", "guest", "--reboots", "1", "--relaunch", "--json")
+        #expect(r.status == 0, "\(r.all)")
+        let out = try box.json(r)
+        #expect(out["ok"] as? Bool == true)
+        let cycles = (out["cycles"] as? [[String: Any]]) ?? []
+        #expect(cycles.map { $0["kind"] as? String ?? "" } == ["boot", "guest-reboot", "relaunch"])
+        // Install, three boots and read-back through one appliance, over disks qemu-nbd serves.
+        let appliance = out["appliance"] as? [String: Any]
+        #expect(appliance?["diskAccess"] as? String == "served", "\(r.stdout)")
+        #expect(appliance?["starts"] as? Int == 1, "\(r.stdout)")
+        // The image's fstab names its root by LABEL=: the quick look finds it, no full inspection.
+        #expect(appliance?["osFoundBy"] as? String == "quick look", "\(r.stdout)")
+        let serial = try #require(assigned.disk("data")?["serial"] as? String)
+        for c in 1...3 {
+            let seen = checks(out).filter { $0.cycle == c }
+            #expect(seen.first { $0.what.hasPrefix("disk data ") && $0.what.hasSuffix(" serial") }?.seen == serial, "cycle \(c)")
+            // What the guest wrote through the server was read back by the appliance after its caches were dropped.
+            #expect(seen.contains { $0.what.hasPrefix("report on the guest's disk") && $0.ok }, "cycle \(c): \(seen)")
+        }
+        // The servers are gone (they would hold the image's lock), and the image is consistent.
+        let servers = try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { pid -> String? in
+            guard Int(pid) != nil, let cmd = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8) else { return nil }
+            return cmd.hasPrefix("/usr/bin/qemu-nbd") || cmd.contains("qemu-nbd\0") ? cmd : nil
+        }.filter { $0.contains(box.dir) }
+        #expect(servers.isEmpty, "\(servers)")
+        let check = try run("qemu-img", ["check", image])
+        #expect(check.status == 0, "\(check.all)")
+        #expect(try reporterLeftovers(image) == [])
+        #expect(try box.definition(vm).devices.disks.allSatisfy { $0.type == "file" }, "the persistent definition keeps its files")
     }
 
     @Test("guest mode on disks without an OS exits 2, says why, and writes nothing to them")

@@ -173,6 +173,8 @@ public struct Disk: Equatable, Sendable {
     public var driverOther: [XElement.Attribute]
     public var source: String?
     public var sourceOther: [XElement.Attribute]
+    /// What the source element holds (`<host>` of a network disk, …), kept as it is.
+    public var sourceChildren: [XElement]
     public var targetDev: String
     public var targetBus: String?
     public var serial: String?
@@ -191,6 +193,7 @@ public struct Disk: Equatable, Sendable {
         self.driverOther = []
         self.source = source
         self.sourceOther = []
+        self.sourceChildren = []
         self.targetDev = targetDev
         self.targetBus = targetBus
         self.serial = serial

@@ -157,9 +157,12 @@ extension Disk {
         var driver = XElement("driver", [("name", "qemu"), ("type", driverType)])
         driver.attributes += driverOther.filter { $0.name != "name" && $0.name != "type" }
         kids.append(driver)
-        if let source {
-            var s = XElement("source", [(type == "block" ? "dev" : "file", source)])
+        if source != nil || !sourceOther.isEmpty || !sourceChildren.isEmpty {
+            // A file or block disk names its image; a network disk has only protocol, name and hosts.
+            let named: [(String, String?)] = source.map { [(type == "block" ? "dev" : "file", $0)] } ?? []
+            var s = XElement("source", named)
             s.attributes += sourceOther
+            s.children = sourceChildren.map(XElement.Node.element)
             kids.append(s)
         }
         kids.append(XElement("target", [("dev", targetDev), ("bus", targetBus)]))
@@ -183,6 +186,7 @@ extension Disk {
                   address: e.first("address").map(Address.init))
         driverOther = e.first("driver")?.attributes.filter { $0.name != "name" && $0.name != "type" } ?? []
         sourceOther = src?.attributes.filter { $0.name != "file" && $0.name != "dev" } ?? []
+        sourceChildren = src?.elements ?? []
         alias = e.first("alias")?[attribute: "name"]
         let known: Set = ["driver", "source", "target", "serial", "shareable", "readonly", "alias", "address"]
         other = e.elements.filter { !known.contains($0.name) }

@@ -196,6 +196,31 @@ public final class Guestfs: @unchecked Sendable {
         }
     }
 
+    /// Adds a disk served by an NBD server on a Unix socket (qemu-nbd): the appliance sees the
+    /// guest-visible data (the server does the image format), and other clients of the same
+    /// server (a booted guest) see the same blocks. Call `dropBlockCaches()` before reading what
+    /// another client wrote.
+    public func addNBDDrive(socket: String, readonly: Bool = false) throws {
+        let server = strdup("unix:" + socket)
+        defer { free(server) }
+        var servers: [UnsafeMutablePointer<CChar>?] = [server, nil]
+        try servers.withUnsafeMutableBufferPointer { list in
+            try "nbd".withCString { proto in
+                try "raw".withCString { format in
+                    var options = guestfs_add_drive_opts_argv()
+                    options.bitmask = AddDriveBits.readonly | AddDriveBits.format | AddDriveBits.networkProtocol | AddDriveBits.server
+                    options.readonly = readonly ? 1 : 0
+                    options.format = format
+                    options.`protocol` = proto
+                    options.server = UnsafePointer(list.baseAddress!)
+                    try call("guestfs_add_drive_opts_argv") { g in
+                        guestfs_add_drive_opts_argv(g, "", &options)
+                    }
+                }
+            }
+        }
+    }
+
     /// Starts the appliance (`guestfs_launch`) and records its qemu pid.
     public func launch() throws {
         try withHandle("guestfs_launch") { g in
@@ -331,6 +356,17 @@ public final class Guestfs: @unchecked Sendable {
     /// Flushes the appliance's writes to the disk images (`guestfs_sync`).
     public func sync() throws {
         try call("guestfs_sync") { guestfs_sync($0) }
+    }
+
+    /// Forgets every cached block of every disk and partition and the kernel's page, dentry and
+    /// inode caches (`guestfs_blockdev_flushbufs` on each, then `guestfs_drop_caches`), so that
+    /// the next mount reads what another writer (a guest booted on the same NBD server) left.
+    /// Nothing may be mounted.
+    public func dropBlockCaches() throws {
+        for device in try listDevices() + listPartitions() {
+            try call("guestfs_blockdev_flushbufs") { guestfs_blockdev_flushbufs($0, device) }
+        }
+        try call("guestfs_drop_caches") { guestfs_drop_caches($0, 3) }
     }
 
     // MARK: - Files (paths inside the appliance's mounted tree)
@@ -494,6 +530,8 @@ public final class Guestfs: @unchecked Sendable {
 enum AddDriveBits {
     static let readonly: UInt64 = 1 << 0
     static let format: UInt64 = 1 << 1
+    static let networkProtocol: UInt64 = 1 << 5
+    static let server: UInt64 = 1 << 6
 }
 
 /// `GUESTFS_MKFS_OPTS_*_BITMASK`.

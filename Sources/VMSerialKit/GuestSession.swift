@@ -5,13 +5,12 @@ import Inspection
 import Libvirt
 
 /// One libguestfs appliance over every disk of a domain: launched once, then used for all the
-/// reads and writes of one phase (never one appliance per file).
+/// reads and writes (never one appliance per file).
 ///
-/// `verify --mode guest` needs two phases, before and after the guest boots: the guest's QEMU
-/// and the appliance's QEMU cannot hold the same image at once (QEMU's image locks, and the
-/// appliance would keep stale qcow2 metadata while the guest writes), and libguestfs 1.48
-/// removed drive hot-plugging. So: one appliance to install the reporter, the guest's boots,
-/// one appliance to read the reports back and remove the reporter, whatever the number of cycles.
+/// Over image files the appliance holds them open, so a guest cannot boot on them until it is
+/// closed (QEMU's image locks; libguestfs 1.48 cannot hot-plug drives). Over `DiskServers`
+/// (qemu-nbd) it can stay up while the guest boots on the same servers: `refresh()` then
+/// drops its cached blocks before it reads what the guest wrote.
 public final class GuestSession {
     public let handle: Guestfs
     public let domain: String
@@ -39,18 +38,35 @@ public final class GuestSession {
 
     /// Adds the drives and launches the appliance. `writable: false` adds every drive read-only
     /// (libguestfs then puts a throw-away overlay in front, so nothing reaches the images).
-    public init(domain: String, drives: [(path: String, format: String, readonly: Bool)], writable: Bool,
-                forceTCG: Bool, progress: (String) -> Void) throws {
+    public convenience init(domain: String, drives: [(path: String, format: String, readonly: Bool)], writable: Bool,
+                            forceTCG: Bool, progress: (String) -> Void) throws {
+        try self.init(domain: domain, count: drives.count, how: "", forceTCG: forceTCG, progress: progress) { h in
+            for d in drives { try h.addDrive(d.path, format: d.format, readonly: !writable || d.readonly) }
+        }
+    }
+
+    /// Launches the appliance over the disks `servers` serve (qemu-nbd), in their order: the
+    /// images stay open in the servers, so a guest can boot on them while this appliance waits
+    /// (call `refresh()` before reading what the guest wrote).
+    public convenience init(domain: String, servers: DiskServers, forceTCG: Bool, progress: (String) -> Void) throws {
+        try self.init(domain: domain, count: servers.served.count, how: " (served by qemu-nbd)", forceTCG: forceTCG,
+                      progress: progress) { h in
+            for s in servers.served { try h.addNBDDrive(socket: s.socket, readonly: s.readonly) }
+        }
+    }
+
+    private init(domain: String, count: Int, how: String, forceTCG: Bool, progress: (String) -> Void,
+                 add: (Guestfs) throws -> Void) throws {
         self.domain = domain
         do {
             handle = try Guestfs(options: GuestfsOptions(forceTCG: forceTCG, appliancePath: HostPaths.fixedAppliance()))
-            for d in drives { try handle.addDrive(d.path, format: d.format, readonly: !writable || d.readonly) }
+            try add(handle)
         } catch let e as GuestfsError {
             throw VMSerialError.failed("libguestfs could not open the disks of \(domain): \(e.message)")
         }
         let h = handle
         interruptToken = Interrupts.shared.onInterrupt { h.killAppliance() }
-        progress("starting the libguestfs appliance over \(drives.count) disk\(drives.count == 1 ? "" : "s") of \(domain)\(forceTCG ? " (TCG: about 15 s)" : "")")
+        progress("starting the libguestfs appliance over \(count) disk\(count == 1 ? "" : "s") of \(domain)\(how)\(forceTCG ? " (TCG: about 10 s)" : "")")
         do {
             try handle.launch()
         } catch let e as GuestfsError {
@@ -59,10 +75,31 @@ public final class GuestSession {
         }
     }
 
+    /// Unmounts everything and forgets every cached block, so that what a guest wrote through
+    /// the same disk servers since is read from the disks, not from this appliance's caches.
+    public func refresh() throws {
+        try guestfs {
+            try handle.umountAll()
+            try handle.dropBlockCaches()
+        }
+    }
+
+    /// Try `QuickLook` (about 1 s under TCG) before libguestfs' full inspection (about 5 s).
+    public var quickLook = false
+    /// "quick look" or "libguestfs inspection", once the OS is found here.
+    public private(set) var osFoundBy: String?
+
     /// Finds the guest OS (libguestfs inspection). The first root wins when a VM has several.
     @discardableResult
     public func inspect() throws -> OSInfo {
         if let os { return os }
+        if quickLook, let info = try lookQuickly() {
+            os = info
+            root = info.root
+            adopted = true
+            osFoundBy = "quick look"
+            return info
+        }
         let roots: [String]
         do {
             roots = try handle.inspectOS()
@@ -78,7 +115,42 @@ public final class GuestSession {
         let info = try guestfs { try handle.inspectInfo(root: r) }
         root = r
         os = info
+        osFoundBy = "libguestfs inspection"
         return info
+    }
+
+    /// `QuickLook` over this appliance's filesystems; nil when only libguestfs can tell.
+    /// Disks without any filesystem have no OS: said at once, as inspection would say it.
+    func lookQuickly() throws -> OSInfo? {
+        let g = handle
+        let filesystems: [QuickLook.Filesystem] = try guestfs {
+            try g.umountAll()
+            return try (g.listPartitions() + g.listDevices()).compactMap { dev in
+                guard let type = try? g.vfsType(dev), !type.isEmpty else { return nil }
+                return QuickLook.Filesystem(device: dev, type: type, label: (try? g.vfsLabel(dev)) ?? "",
+                                            uuid: (try? g.vfsUUID(dev)) ?? "")
+            }
+        }
+        if filesystems.isEmpty {
+            throw VMSerialError.badInput("libguestfs finds no operating system on the disks of \(domain) (no filesystem at all); guest mode needs an installed guest OS (use --mode probe for blank disks)")
+        }
+        guard QuickLook.mayDecide(filesystems) else { return nil }
+        var found: [OSInfo] = []
+        for fs in filesystems where QuickLook.rootTypes.contains(fs.type) {
+            guard (try? g.mountReadOnly(fs.device, at: "/")) != nil else { continue }
+            defer { try? g.umountAll() }
+            let files: QuickLook.RootFiles? = try guestfs {
+                guard try g.isFile("/etc/fstab", followSymlinks: true),
+                      let release = try QuickLook.osReleasePaths.first(where: { try g.isFile($0, followSymlinks: true) }),
+                      try QuickLook.initPaths.contains(where: { try g.exists($0) || g.isSymlink($0) }) else { return nil }
+                let hostname = try g.isFile("/etc/hostname", followSymlinks: true) ? try g.readText("/etc/hostname") : nil
+                return .init(fstab: try g.readText("/etc/fstab"), osRelease: try g.readText(release), hostname: hostname)
+            }
+            guard let files else { continue }
+            guard let info = QuickLook.linux(root: fs, files: files, filesystems: filesystems) else { return nil }
+            found.append(info)
+        }
+        return found.count == 1 ? found[0] : nil
     }
 
     /// Takes the OS an earlier session found on the same disks, added in the same order: the

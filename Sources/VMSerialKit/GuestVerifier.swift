@@ -14,8 +14,15 @@ import Verifier
 ///    reporter writes its report to the guest's disk and to the report port, then reboots or
 ///    powers off as the plan says. Restarts, re-launch and migrations happen between boots as in
 ///    probe mode.
-/// 3. One appliance reads the reports back from the disk, read-only, then removes the reporter,
-///    its plan and the reports, and checks that nothing of it is left.
+/// 3. The appliance reads the reports back from the disk, then removes the reporter, its plan
+///    and the reports, and checks that nothing of it is left.
+///
+/// Disk access (`DiskAccess`): by default each image is served by qemu-nbd for the whole
+/// verify, the appliance and the guest are both its clients, and the one appliance of step 1
+/// waits through the boots and does step 3 (one appliance start per verify). A plan that moves
+/// the disks (`--migrate-to`), or a host that confines QEMU (AppArmor, SELinux: the socket
+/// might be denied), boots the guest on its files instead; the images are then closed between
+/// the steps and step 3 starts a second appliance.
 /// Every report is compared with the registry exactly like a probe report, plus the guest's
 /// /dev/disk/by-id names, and the copy on the disk must equal the one from the serial port.
 public struct GuestVerifier {
@@ -43,6 +50,37 @@ public struct GuestVerifier {
         return actions
     }
 
+    /// How guest mode reaches the disks: served by qemu-nbd (one appliance start) or the files (two).
+    public enum DiskAccess: Equatable, Sendable {
+        case served
+        case files(why: String)
+    }
+
+    /// Served unless the plan moves disks, the host confines QEMU, or VMSERIAL_GUEST_DISKS=files.
+    public static func diskAccess(kinds: [String], securityModels: [String], setting: String?) throws -> DiskAccess {
+        switch setting ?? "" {
+        case "", "auto", "served":
+            break
+        case "files":
+            return .files(why: "VMSERIAL_GUEST_DISKS=files")
+        default:
+            throw VMSerialError.badInput("VMSERIAL_GUEST_DISKS=\(setting!) is not known: use served (the default: qemu-nbd, one appliance start) or files (two appliance starts)")
+        }
+        if kinds.contains(where: { $0.hasPrefix("migrate") }) {
+            return .files(why: "--migrate-to moves the image files, which a disk server holds open")
+        }
+        if let m = securityModels.first(where: { ["apparmor", "selinux"].contains($0) }) {
+            return .files(why: "libvirt confines QEMU with \(m), which may deny it the disk servers' sockets")
+        }
+        return .served
+    }
+
+    /// The security models of the host (`<secmodel><model>` of the capabilities), e.g. ["none"], ["apparmor", "dac"].
+    static func securityModels(_ connection: Connection) -> [String] {
+        guard let xml = try? connection.capabilitiesXML(), let tree = try? XElement.parse(xml) else { return [] }
+        return tree.first("host")?.all("secmodel").compactMap { $0.first("model")?.text } ?? []
+    }
+
     public func verify(domain name: String, options: VerifyOptions) throws -> VerifyReport {
         var probe = ProbeVerifier(connection: connection, registry: registry)
         probe.progress = progress
@@ -62,6 +100,8 @@ public struct GuestVerifier {
 
         let kinds = ProbeVerifier.plan(options)
         let actions = Self.bootActions(kinds: kinds)
+        let access = try Self.diskAccess(kinds: kinds, securityModels: Self.securityModels(connection),
+                                         setting: ProcessInfo.processInfo.environment["VMSERIAL_GUEST_DISKS"])
         // From the moment the reporter may be on the disk, whatever happens, take it out again:
         // on Ctrl-C (stop the appliance or the guest first: both hold the images) and on errors.
         let state = CleanupState()
@@ -69,6 +109,7 @@ public struct GuestVerifier {
             state.session?.handle.killAppliance()
             if let pid = state.session?.handle.appliancePID { waitForExit(pid) }
             if let d = try? connection.lookupDomain(name: name), (try? d.isActive) == true { try? d.destroy() }
+            state.servers?.stop()
             guard state.mayHaveInstalled else { return }
             progress("removing the reporter from \(name)'s disk (one more appliance start)")
             _ = removeReporter(name, forceTCG: forceTCG, os: state.os)
@@ -83,26 +124,54 @@ public struct GuestVerifier {
             }
         }
 
+        // Torn down before the reporter's removal above (defers run last first): the appliance and
+        // the disk servers hold the images.
+        let run = try RunDirectory(label: name)
+        defer { run.remove() }
+        var kept: GuestSession?     // served disks: the one appliance, waiting through the boots
+        var servers: DiskServers?
+        defer {
+            kept?.close()
+            state.session = nil
+            servers?.stop()
+            state.servers = nil
+        }
+
         // Phase 1: install the reporter.
         let hook: ReporterInstaller.Hook
         do {
-            let session = try GuestSession(domain: name, drives: drives, writable: true, forceTCG: forceTCG, progress: progress)
+            let session: GuestSession
+            switch access {
+            case .served:
+                progress("serving the \(drives.count) disk image\(drives.count == 1 ? "" : "s") of \(name) through qemu-nbd: one appliance for the whole verify")
+                let s = try DiskServers(drives: drives, run: run)
+                servers = s
+                state.servers = s
+                session = try GuestSession(domain: name, servers: s, forceTCG: forceTCG, progress: progress)
+                kept = session
+            case .files(let why):
+                progress("the guest boots on its image files (\(why)): the appliance starts again after the boots")
+                session = try GuestSession(domain: name, drives: drives, writable: true, forceTCG: forceTCG, progress: progress)
+            }
             state.session = session
+            session.quickLook = true
             defer {
-                state.session = nil
-                session.close()
+                if kept == nil {
+                    state.session = nil
+                    session.close()
+                }
             }
             let info = try session.inspect()
             state.os = info
-            progress("found \(ReporterInstaller.describe(info)) on \(info.root); installing the reporter")
+            state.osFoundBy = session.osFoundBy
+            progress("found \(ReporterInstaller.describe(info)) on \(info.root) (\(session.osFoundBy ?? "inspection")); installing the reporter")
             state.mayHaveInstalled = info.type == "linux"
             hook = try ReporterInstaller.install(session, actions: actions)
         }
 
         // Phase 2: the boots.
-        let run = try RunDirectory(label: name)
-        defer { run.remove() }
         var report = VerifyReport(domain: name, mode: "guest")
+        report.appliance = .init(diskAccess: kept == nil ? "files" : "served", starts: 1, osFoundBy: state.osFoundBy)
         var first: ProbeReport?
         var serialCopies: [ProbeReport] = []   // every boot's report from the serial port, in boot order
         var bootCycles: [(boot: Int, cycle: Int)] = []
@@ -117,7 +186,7 @@ public struct GuestVerifier {
                 _ = try Launcher(connection: connection, registry: registry).relaunch(vm: name, options: LaunchOptions(start: false))
             }
             real = try DomainDefinition(xml: connection.lookupDomain(name: name).xmlDesc(inactive: true))
-            let guest = Self.derive(from: real, run: run)
+            let guest = try Self.derive(from: real, run: run, servers: servers)
             let live = kind == "migrate-live"
             var reports: [ProbeReport]
             let started = Date()
@@ -152,12 +221,20 @@ public struct GuestVerifier {
         }
 
         // Phase 3: read the reports back from the disk, then remove everything vmserial put there.
-        real = try DomainDefinition(xml: connection.lookupDomain(name: name).xmlDesc(inactive: true))
-        let session = try GuestSession(domain: name, drives: try GuestSession.drives(of: real), writable: true,
+        let session: GuestSession
+        if let kept {
+            progress("reading the reports back through the same appliance")
+            try kept.refresh()
+            session = kept
+        } else {
+            real = try DomainDefinition(xml: connection.lookupDomain(name: name).xmlDesc(inactive: true))
+            session = try GuestSession(domain: name, drives: try GuestSession.drives(of: real), writable: true,
                                        forceTCG: forceTCG, progress: progress)
+            state.session = session
+            report.appliance?.starts += 1
+            if let os = state.os { session.adopt(os) }
+        }
         defer { session.close() }
-        state.session = session
-        if let os = state.os { session.adopt(os) }
         let files = try ReporterInstaller.readReports(session)
         for (boot, cycle) in bootCycles {
             report.cycles[cycle].checks.append(Self.diskCopyCheck(boot: boot, serial: serialCopies[boot - 1], file: files[boot]))
@@ -193,6 +270,19 @@ public struct GuestVerifier {
         }
     }
 
+    /// The same disk device on a qemu-nbd Unix socket: the server reads the image format, so the
+    /// guest's QEMU sees raw guest-visible data. Target, bus, address, serial, shareable and
+    /// read-only stay as they are.
+    public static func served(_ disk: Disk, socket: String) -> Disk {
+        var n = disk
+        n.type = "network"
+        n.source = nil
+        n.driverType = "raw"
+        n.sourceOther = [XElement.Attribute("protocol", "nbd")]
+        n.sourceChildren = [XElement("host", [("transport", "unix"), ("socket", socket)])]
+        return n
+    }
+
     /// The report the reporter left on the disk for one boot must be the one the serial port carried.
     static func diskCopyCheck(boot: Int, serial: ProbeReport, file: String?) -> Check {
         let what = "report on the guest's disk (boot \(boot))"
@@ -211,8 +301,19 @@ public struct GuestVerifier {
 
     /// The domain as it is, with two file-backed serial ports: ttyS0 the console, ttyS1 the
     /// report port. Powering off ends the transient run; the persistent definition is untouched.
-    public static func derive(from real: DomainDefinition, run: RunDirectory) -> DomainDefinition {
+    /// With `servers`, each image disk becomes the same device (bus, target, address, serial)
+    /// on that image's qemu-nbd socket.
+    public static func derive(from real: DomainDefinition, run: RunDirectory, servers: DiskServers? = nil) throws -> DomainDefinition {
         var d = real
+        if let servers {
+            for i in d.devices.disks.indices {
+                guard let src = d.devices.disks[i].source else { continue }
+                guard let socket = servers.socket(for: src) else {
+                    throw VMSerialError.failed("disk \(d.devices.disks[i].targetDev) of \(real.name) now uses \(src), which is not among the images served for this verify; run verify again")
+                }
+                d.devices.disks[i] = served(d.devices.disks[i], socket: socket)
+            }
+        }
         d.onPoweroff = "destroy"
         d.onReboot = "restart"
         d.onCrash = "destroy"
@@ -225,7 +326,9 @@ public struct GuestVerifier {
 /// What the clean-up of a guest-mode run needs to know, shared with the Ctrl-C handler.
 final class CleanupState: @unchecked Sendable {
     var session: GuestSession?
+    var servers: DiskServers?
     var os: OSInfo?
+    var osFoundBy: String?
     var mayHaveInstalled = false
     var removed = false
 }

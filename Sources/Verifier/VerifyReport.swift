@@ -9,6 +9,22 @@ public struct VerifyReport: Sendable, Equatable, Codable {
     public var error: String?
     /// probe (vmserial's probe kernel on the domain's hardware) or guest (the guest's own OS).
     public var mode: String = "probe"
+    /// Guest mode: how the libguestfs appliance reached the disks, and how often it started.
+    public var appliance: Appliance?
+
+    public struct Appliance: Sendable, Equatable, Codable {
+        /// served (qemu-nbd, the appliance waits through the boots) or files (closed between phases).
+        public var diskAccess: String
+        public var starts: Int
+        /// How the guest OS was found: "quick look" or "libguestfs inspection".
+        public var osFoundBy: String?
+
+        public init(diskAccess: String, starts: Int, osFoundBy: String? = nil) {
+            self.diskAccess = diskAccess
+            self.starts = starts
+            self.osFoundBy = osFoundBy
+        }
+    }
 
     public struct Cycle: Sendable, Equatable, Codable {
         public var cycle: Int
@@ -33,7 +49,7 @@ public struct VerifyReport: Sendable, Equatable, Codable {
         self.error = error
     }
 
-    enum CodingKeys: String, CodingKey { case domain, mode, ok, cycles, error }
+    enum CodingKeys: String, CodingKey { case domain, mode, ok, cycles, error, appliance }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -42,6 +58,7 @@ public struct VerifyReport: Sendable, Equatable, Codable {
         try c.encode(ok, forKey: .ok)
         try c.encode(cycles, forKey: .cycles)
         try c.encodeIfPresent(error, forKey: .error)
+        try c.encodeIfPresent(appliance, forKey: .appliance)
     }
 
     public init(from decoder: Decoder) throws {
@@ -50,6 +67,7 @@ public struct VerifyReport: Sendable, Equatable, Codable {
         mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? "probe"
         cycles = try c.decode([Cycle].self, forKey: .cycles)
         error = try c.decodeIfPresent(String.self, forKey: .error)
+        appliance = try c.decodeIfPresent(Appliance.self, forKey: .appliance)
     }
 
     // MARK: outputs

@@ -79,6 +79,32 @@ struct SchemaTests {
         #expect(status == 0, "virt-xml-validate: \(output)\n\(xml)")
     }
 
+    /// A disk on an NBD Unix socket (guest mode serves images through qemu-nbd): the source has
+    /// no file, only a protocol and a host; it validates, keeps its serial and reads back whole.
+    @Test func networkDiskValidatesAndReadsBack() throws {
+        var d = builtDomain()
+        var disk = d.devices.disks[1]
+        disk.type = "network"
+        disk.source = nil
+        disk.driverType = "raw"
+        disk.sourceOther = [XElement.Attribute("protocol", "nbd")]
+        disk.sourceChildren = [XElement("host", [("transport", "unix"), ("socket", "/run/vmserial/disk1.sock")])]
+        d.devices.disks[1] = disk
+        let xml = d.xml()
+        let source = try #require(try XElement.parse(xml).first("devices")?.all("disk")[1].first("source"))
+        #expect(source.attributes.map(\.name) == ["protocol"], "\(xml)")
+        #expect(source.elements.map(\.name) == ["host"], "\(xml)")
+        let (status, output) = try validateWithLibvirtSchema(xml)
+        #expect(status == 0, "virt-xml-validate: \(output)\n\(xml)")
+        let back = try Domain(xml: xml).devices.disks[1]
+        #expect(back.type == "network")
+        #expect(back.source == nil)
+        #expect(back.serial == "MANUAL-0001")
+        #expect(back.address == (try Domain(xml: builtDomain().xml())).devices.disks[1].address)
+        #expect(back.sourceOther.map(\.name) == ["protocol"])
+        #expect(back.sourceChildren.first?[attribute: "socket"] == "/run/vmserial/disk1.sock")
+    }
+
     /// The validator is not a rubber stamp: a bus libvirt does not know fails.
     @Test func invalidDomainIsRejected() throws {
         var d = builtDomain()

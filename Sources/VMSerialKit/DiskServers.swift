@@ -1,0 +1,130 @@
+import Foundation
+
+/// Serves a domain's disk images through qemu-nbd, one server per image on a Unix socket, so
+/// that two QEMU processes can use the same image one after the other without either closing
+/// it: the libguestfs appliance (installs the reporter, later reads the reports back) and the
+/// booted guest. The server alone opens the image, so there is one owner of the qcow2 metadata
+/// and of QEMU's image lock; the clients see the same guest-visible blocks. The appliance only
+/// has to forget its cached blocks (`Guestfs.dropBlockCaches`) before reading what the guest
+/// wrote, with nothing mounted meanwhile.
+///
+/// This is what lets `verify --mode guest` start the appliance once per verify: libguestfs
+/// 1.48 cannot hot-plug drives, and the appliance cannot keep a file open that the guest's
+/// QEMU must open too.
+public final class DiskServers: @unchecked Sendable {
+    public struct Served: Sendable {
+        public let path: String
+        public let socket: String
+        public let readonly: Bool
+    }
+
+    public let served: [Served]
+    private let lock = NSLock()
+    private var processes: [Process]
+    private let shortDirectory: String?
+
+    /// Starts a server for each drive and waits until its socket accepts connections.
+    /// Sockets live in `run`, or in a short private folder under /tmp when that path would be
+    /// longer than a Unix socket address allows.
+    public init(drives: [(path: String, format: String, readonly: Bool)], run: RunDirectory) throws {
+        guard let tool = Tool.which("qemu-nbd") else {
+            throw VMSerialError.failed("qemu-nbd is not installed; run `make deps` (Debian package qemu-utils)")
+        }
+        var folder = run.root
+        var shortDirectory: String?
+        if (folder as NSString).appendingPathComponent("disk00.sock").utf8.count > 100 {
+            var template = Array("/tmp/vmserial-nbd.XXXXXX".utf8CString)
+            guard mkdtemp(&template) != nil else {
+                throw VMSerialError.failed("cannot create a folder for the disk servers' sockets under /tmp: \(String(cString: strerror(errno)))")
+            }
+            folder = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            chmod(folder, 0o755)
+            shortDirectory = folder
+        }
+        self.shortDirectory = shortDirectory
+        var processes: [Process] = []
+        var served: [Served] = []
+        func stopStarted() {
+            for p in processes { Self.stop(p) }
+            if let shortDirectory { try? FileManager.default.removeItem(atPath: shortDirectory) }
+        }
+        for (i, d) in drives.enumerated() {
+            let socket = (folder as NSString).appendingPathComponent("disk\(i).sock")
+            let log = run.path("disk\(i).qemu-nbd.log")
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: tool)
+            // --shared=0: any number of clients at once (the appliance stays connected while the
+            // guest runs); --persistent: the server outlives a client's disconnect (a guest reboot).
+            p.arguments = ["--persistent", "--shared=0", "--format=\(d.format)", "--cache=writeback",
+                           "--socket=\(socket)"] + (d.readonly ? ["--read-only"] : []) + [d.path]
+            p.standardInput = FileHandle.nullDevice
+            let out = FileHandle(forWritingAtPath: log)
+            p.standardOutput = out
+            p.standardError = out
+            do {
+                try p.run()
+            } catch {
+                stopStarted()
+                throw VMSerialError.failed("cannot start qemu-nbd for \(d.path): \(error.localizedDescription)")
+            }
+            processes.append(p)
+            do {
+                try Self.waitForSocket(socket, process: p, log: log, image: d.path)
+            } catch {
+                stopStarted()
+                throw error
+            }
+            // The guest's QEMU may run as another user (libvirt-qemu under qemu:///system).
+            chmod(socket, 0o777)
+            served.append(Served(path: d.path, socket: socket, readonly: d.readonly))
+        }
+        self.processes = processes
+        self.served = served
+    }
+
+    /// The socket that serves `path`, if this set serves it.
+    public func socket(for path: String) -> String? {
+        served.first { $0.path == path }?.socket
+    }
+
+    /// Stops every server (each flushes and closes its image, releasing QEMU's lock on it).
+    /// Safe to call more than once and from a Ctrl-C handler.
+    public func stop() {
+        lock.lock()
+        let todo = processes
+        processes = []
+        lock.unlock()
+        for p in todo { Self.stop(p) }
+        if let shortDirectory { try? FileManager.default.removeItem(atPath: shortDirectory) }
+    }
+
+    deinit { stop() }
+
+    static func stop(_ p: Process) {
+        guard p.isRunning else { return }
+        p.terminate()
+        let end = Date().addingTimeInterval(10)
+        while p.isRunning, Date() < end { Thread.sleep(forTimeInterval: 0.02) }
+        if p.isRunning {
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+        }
+    }
+
+    static func waitForSocket(_ socket: String, process p: Process, log: String, image: String) throws {
+        let end = Date().addingTimeInterval(15)
+        while Date() < end {
+            var st = stat()
+            if lstat(socket, &st) == 0, (st.st_mode & S_IFMT) == S_IFSOCK { return }
+            if !p.isRunning {
+                let text = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                let hint = text.contains("lock") ? " (another process, a running VM perhaps, has the image open)" : ""
+                throw VMSerialError.failed("qemu-nbd could not serve \(image)\(hint): \(text.isEmpty ? "exit \(p.terminationStatus)" : text)")
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        stop(p)
+        throw VMSerialError.failed("qemu-nbd did not open its socket for \(image) within 15 s")
+    }
+}

@@ -1,0 +1,46 @@
+import DomainXML
+import Testing
+import VMSerialKit
+
+/// How `verify --mode guest` reaches the disks: served by qemu-nbd (one appliance start) unless
+/// the plan moves the files, the host confines QEMU, or the user asks for files.
+@Suite struct DiskAccessTests {
+    @Test func servedByDefault() throws {
+        #expect(try GuestVerifier.diskAccess(kinds: ["boot", "guest-reboot", "restart", "relaunch"], securityModels: ["none"], setting: nil) == .served)
+        #expect(try GuestVerifier.diskAccess(kinds: ["boot"], securityModels: ["dac"], setting: "served") == .served)
+    }
+
+    @Test(arguments: ["migrate-offline", "migrate-live"])
+    func migrationUsesFiles(kind: String) throws {
+        guard case .files(let why) = try GuestVerifier.diskAccess(kinds: ["boot", kind], securityModels: [], setting: nil) else {
+            Issue.record("a plan that moves the images must boot the guest on its files")
+            return
+        }
+        #expect(why.contains("--migrate-to"))
+    }
+
+    @Test(arguments: ["apparmor", "selinux"])
+    func confinedQEMUUsesFiles(model: String) throws {
+        guard case .files(let why) = try GuestVerifier.diskAccess(kinds: ["boot"], securityModels: [model, "dac"], setting: nil) else {
+            Issue.record("\(model) may deny QEMU the socket")
+            return
+        }
+        #expect(why.contains(model))
+    }
+
+    @Test func settingChoosesFilesOrIsRefused() throws {
+        #expect(try GuestVerifier.diskAccess(kinds: ["boot"], securityModels: [], setting: "files") == .files(why: "VMSERIAL_GUEST_DISKS=files"))
+        #expect(throws: VMSerialError.self) { try GuestVerifier.diskAccess(kinds: ["boot"], securityModels: [], setting: "nbd") }
+    }
+
+    /// The served disk is the same device on a socket: bus, target, address and serial kept.
+    @Test func servedDiskKeepsTheDevice() {
+        let file = Disk(driverType: "qcow2", source: "/srv/vm1/data.qcow2", targetDev: "sda", targetBus: "scsi",
+                        serial: "VSDATA00000000000001", shareable: true, address: .drive(controller: 0, unit: 1))
+        let n = GuestVerifier.served(file, socket: "/run/x/disk1.sock")
+        #expect(n.type == "network" && n.source == nil && n.driverType == "raw")
+        #expect(n.targetDev == file.targetDev && n.targetBus == file.targetBus && n.address == file.address)
+        #expect(n.serial == file.serial && n.shareable)
+        #expect(n.sourceChildren.first?[attribute: "socket"] == "/run/x/disk1.sock")
+    }
+}
