@@ -125,6 +125,34 @@ final class PostgresIntegrationTests {
                 "\(check.all.prefix(2000))")
     }
 
+    @Test("8 processes whose first launch finds no registry at all: one creates it, none fails, 8 VMs recorded",
+          arguments: Store.allCases)
+    func concurrentFirstOpen(store: Store) throws {
+        let binary = try vmserialBinary()
+        var specs: [String] = []
+        for w in 0..<8 { specs += try self.specs("first-\(store.rawValue)-\(w)", count: 1) }
+        // The race is a matter of microseconds: several rounds, each on a registry of its own.
+        for _ in 0..<10 { try firstOpenRound(registry: try location(store), specs: specs, binary: binary) }
+    }
+
+    func firstOpenRound(registry: String, specs: [String], binary: String) throws {
+        let failures = Locked<[String]>([])
+        let group = DispatchGroup()
+        for spec in specs {
+            group.enter()
+            Thread {
+                let r = try? run(binary, ["launch", spec, "--no-start", "--connect", "test:///default"], env: ["VMSERIAL_REGISTRY": registry])
+                if r?.status != 0 { failures.mutate { $0.append("\(spec): \(r?.all ?? "did not run")") } }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        #expect(failures.value.isEmpty, "\(failures.value.joined(separator: "\n"))")
+        let out = try vmserial(registry, ["serials", "--json"])
+        let all = try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [[String: Any]], "\(out.all)")
+        #expect(all.count == 8)
+    }
+
     /// A file holding an empty export: importing it creates the schema and nothing else.
     func emptyExport() throws -> String {
         let path = "\(box.dir)/empty-\(UUID().uuidString.prefix(8)).json"

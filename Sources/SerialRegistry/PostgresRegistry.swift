@@ -108,7 +108,10 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
         connection = try Self.connect(location, logger: logger)
         do {
             if let schema = location.schema {
-                if create { try simple("CREATE SCHEMA IF NOT EXISTS \"\(schema)\"") }
+                // CREATE SCHEMA IF NOT EXISTS is not safe against itself: two sessions creating one
+                // schema at once, one fails on pg_namespace's unique index. Under the schema's
+                // advisory lock the second waits and then finds it.
+                if create { try transaction(retrying: false) { _ in try simple("CREATE SCHEMA IF NOT EXISTS \"\(schema)\"") } }
                 try simple("SET search_path TO \"\(schema)\"")
             }
             guard try create || exists() else {

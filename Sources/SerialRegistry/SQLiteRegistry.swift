@@ -15,12 +15,19 @@ public final class SQLiteRegistry: Registry, @unchecked Sendable {
         var config = Configuration()
         config.busyMode = .timeout(60)
         config.foreignKeysEnabled = true
+        var opening: Int32 = -1
         do {
             if path == ":memory:" {
                 db = try DatabaseQueue(configuration: config)
             } else {
                 let dir = (path as NSString).deletingLastPathComponent
                 if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+                // Processes that open a registry file which does not exist yet race: switching the new
+                // file to WAL needs a lock the others hold ("database is locked"), and one may look
+                // for GRDB's migration table while another creates it. An exclusive lock on the
+                // folder, held only while opening and migrating, puts the openers in a row (it
+                // costs microseconds; an open registry's transactions never take it).
+                opening = Self.lockFolder(dir.isEmpty ? "." : dir)
                 db = try DatabasePool(path: path, configuration: config)
             }
             // Almost every open finds the schema current: look first, on the writer's connection
@@ -43,10 +50,32 @@ public final class SQLiteRegistry: Registry, @unchecked Sendable {
                 }
             }
         } catch let e as RegistryError {
+            Self.unlock(opening)
             throw e
         } catch {
+            Self.unlock(opening)
             throw RegistryError.storage("cannot open \(path): \(error)")
         }
+        Self.unlock(opening)
+    }
+
+    /// An exclusive flock(2) on a folder; -1 when the folder cannot be opened (then no lock).
+    static func lockFolder(_ dir: String) -> Int32 {
+        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return -1 }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                close(fd)
+                return -1
+            }
+        }
+        return fd
+    }
+
+    static func unlock(_ fd: Int32) {
+        guard fd >= 0 else { return }
+        flock(fd, LOCK_UN)
+        close(fd)
     }
 
     /// Schema history. Add migrations; never edit a released one.
