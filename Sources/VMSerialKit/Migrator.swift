@@ -273,13 +273,16 @@ public struct Migrator {
             }
         }
         err.fileHandleForReading.readabilityHandler = { h in buffer.append(h.availableData) }
+        let exited = p.exitSignal()
         try p.run()
         let token = Interrupts.shared.onInterrupt { p.terminate() }
-        p.waitUntilExit()
+        exited.wait()
         Interrupts.shared.remove(token)
         out.fileHandleForReading.readabilityHandler = nil
         err.fileHandleForReading.readabilityHandler = nil
         guard p.terminationStatus == 0 else {
+            // What the handler had not picked up yet when the exit was seen.
+            buffer.append(err.fileHandleForReading.readDataToEndOfFile())
             let message = String(decoding: buffer.data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             throw VMSerialError.failed("copying the disk failed: \(message.isEmpty ? "qemu-img exited \(p.terminationStatus)" : message); the domain, the registry and the source are unchanged")
         }

@@ -5,8 +5,11 @@ import Foundation
 /// controllers, disks (buses, targets, serials, addresses), booted with the probe kernel,
 /// its disks behind throw-away qcow2 overlays so the guest's images cannot be written.
 public enum ProbeDomain {
+    /// `scratchCache`: the overlays are thrown away, so QEMU need not flush them (cache
+    /// `unsafe`, as `-snapshot` does): a flush at exit costs seconds on a host with much dirty
+    /// data. Off for a live migration, whose pivot puts a real new file under the same disk.
     public static func derive(from real: DomainDefinition, images: HostPaths.ProbeImages, run: RunDirectory,
-                              after: String, overlays: [String: String]) -> DomainDefinition {
+                              after: String, overlays: [String: String], scratchCache: Bool = true) -> DomainDefinition {
         var d = real
         d.os.kernel = images.kernel(for: real.os)
         d.os.initrd = images.initrd
@@ -21,6 +24,10 @@ public enum ProbeDomain {
             d.devices.disks[i].driverType = "qcow2"
             // The overlay is private to this run; sharing is a host-side property the guest cannot see.
             d.devices.disks[i].shareable = false
+            if scratchCache {
+                d.devices.disks[i].driverOther.removeAll { $0.name == "cache" || $0.name == "io" }
+                d.devices.disks[i].driverOther.append(XElement.Attribute("cache", "unsafe"))
+            }
         }
         d.devices.other.removeAll { $0.name == "serial" || $0.name == "console" }
         d.devices.other += consoleDevices(console: run.path("console.log"), report: run.path("report.txt"))

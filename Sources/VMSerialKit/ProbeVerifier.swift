@@ -90,7 +90,8 @@ public struct ProbeVerifier {
             overlays = try ProbeDomain.makeOverlays(for: real, run: run, existing: overlays)
             let live = kind == "migrate-live"
             let probe = ProbeDomain.derive(from: real, images: images, run: run,
-                                           after: live ? "stay" : (group.count > 1 ? "reboot" : "poweroff"), overlays: overlays)
+                                           after: live ? "stay" : (group.count > 1 ? "reboot" : "poweroff"), overlays: overlays,
+                                           scratchCache: !live)
             let started = Date()
             var reports: [ProbeReport]
             do {
