@@ -481,6 +481,73 @@ final class PostgresOutageIntegrationTests {
         #expect(try box.definition(a).devices.disks.first?.serial == serialA, "the registry kept A's identity across the outage")
     }
 
+    @Test("the server stopped while a migration commits: the domain uses its unchanged source again, the target is kept because the registry may name it, and following the message completes the move")
+    func serverStopsWhileAMigrationCommits() throws {
+        let started = try cluster("start")
+        try #require(started.status == 0, "cannot start a private PostgreSQL: \(started.output)")
+        let url = try #require(started.output.split(separator: "\n").last.map(String.init), "no URL printed")
+        try #require(url.hasPrefix("postgres://"), "unexpected output: \(started.output)")
+        let env = ["VMSERIAL_REGISTRY": url]
+        let binary = try vmserialBinary()
+
+        let vm = box.name("pgmove")
+        let first = try run(binary, ["launch", try box.spec(vm, disks: [.init(name: "root", bus: "virtio")]), "--no-start", "--connect", libvirtURI], env: env)
+        try #require(first.status == 0, "\(first.all)")
+        let source = try #require(try box.definition(vm).devices.disks.first?.source)
+        let serial = try box.definition(vm).devices.disks.first?.serial
+        let before = try box.sha256(source)
+        // COMMIT waits in a deferred trigger on the volume row the move updates.
+        try psql(url, """
+            CREATE FUNCTION it_hold() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(3600); RETURN NULL; END $$;
+            CREATE CONSTRAINT TRIGGER it_hold AFTER UPDATE ON volume
+                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION it_hold();
+            """)
+
+        let target = box.dir + "/moved-root.qcow2"
+        let migrate = Process()
+        migrate.executableURL = URL(fileURLWithPath: binary)
+        migrate.arguments = ["migrate", "--domain", vm, "--disk", "root", "--to", target, "--connect", libvirtURI]
+        migrate.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        let errPath = box.dir + "/migrate.err"
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        migrate.standardOutput = FileHandle.nullDevice
+        migrate.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        try migrate.run()
+        defer { if migrate.isRunning { migrate.terminate(); migrate.waitUntilExit() } }
+        let paused = try waitFor(upTo: 120) {
+            guard migrate.isRunning else { return true }
+            return try psql(url, "SELECT count(*) FROM pg_stat_activity WHERE query = 'COMMIT' AND wait_event = 'PgSleep'") == "1"
+        }
+        try #require(paused && migrate.isRunning, "the migration never paused in COMMIT: \((try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")")
+        // Inside the transaction libvirt already names the target.
+        #expect(try box.definition(vm).devices.disks.first?.source == target)
+
+        try crashCluster()
+        let ended = waitFor(upTo: 120) { !migrate.isRunning }
+        try #require(ended, "the migration hung after the server went away")
+        let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        #expect(migrate.terminationStatus == 1, "\(stderr)")
+        #expect(stderr.contains("may or may not have recorded the move"), "\(stderr)")
+        #expect(stderr.contains("\(target) holds the same data and is kept"), "\(stderr)")
+        #expect(try box.definition(vm).devices.disks.first?.source == source, "the domain uses its source again")
+        #expect(try box.definition(vm).devices.disks.first?.serial == serial)
+        #expect(FileManager.default.fileExists(atPath: target), "the target is kept: the registry may name it")
+        #expect(try box.sha256(source) == before, "the source is untouched")
+
+        // Back again: the trigger held COMMIT before its record, so the registry has the source; as
+        // the message says, delete the target and migrate again.
+        try #require(try cluster("start").status == 0)
+        try psql(url, "DROP TRIGGER it_hold ON volume; DROP FUNCTION it_hold()")
+        let shown = try run(binary, ["serials", "--domain", vm, "--json"], env: env)
+        #expect(shown.status == 0, "\(shown.all)")
+        #expect(try box.json(shown).disk("root")?["source"] as? String == source, "\(shown.all)")
+        try FileManager.default.removeItem(atPath: target)
+        let again = try run(binary, ["migrate", "--domain", vm, "--disk", "root", "--to", target, "--connect", libvirtURI], env: env)
+        #expect(again.status == 0, "\(again.all)")
+        #expect(try box.definition(vm).devices.disks.first?.source == target)
+        #expect(try box.definition(vm).devices.disks.first?.serial == serial)
+    }
+
     @Test("the server gone mid-way: launch fails clearly and defines nothing; back again, launch succeeds")
     func serverGoesAway() throws {
         let started = try cluster("start")

@@ -250,9 +250,10 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
                 if attempt < attempts, let state = Self.sqlState(error), ["40001", "40P01"].contains(state) { continue }
                 if let lost = error as? ConnectionLost {
                     // The server may have written the commit record and died before saying so.
-                    throw RegistryError.storage(committing
-                        ? "the PostgreSQL server of \(path) went away while committing (\(lost.reason)); it may or may not have recorded the transaction. Run the command again once the server is back: it keeps whatever was recorded"
-                        : "the PostgreSQL server of \(path) went away during the transaction (\(lost.reason)); nothing was recorded. Run the command again once the server is back")
+                    if committing {
+                        throw RegistryError.commitUnknown("the PostgreSQL server of \(path) went away while committing (\(lost.reason)); it may or may not have recorded the transaction. Run the command again once the server is back: it keeps whatever was recorded")
+                    }
+                    throw RegistryError.storage("the PostgreSQL server of \(path) went away during the transaction (\(lost.reason)); nothing was recorded. Run the command again once the server is back")
                 }
                 throw Self.surfaced(error, display: path)
             }

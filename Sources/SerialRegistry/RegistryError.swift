@@ -16,6 +16,8 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
     case moveFromElsewhere(volume: VolumeIdentity, registered: String, from: String)
     case newerSchema(path: String)
     case storage(String)
+    /// The server went away while committing: the transaction may or may not be recorded.
+    case commitUnknown(String)
     case generationExhausted(attempts: Int)
     /// An import that would contradict the registry (or itself); nothing was written.
     case importConflicts([String])
@@ -40,7 +42,7 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
             return "volume \(volume) is at \(registered) in the registry, not at \(from); the move was not recorded. Launch the VM again from its spec so the registry records where the disk is, or move it from \(registered)"
         case let .newerSchema(path):
             return "the registry \(path) was written by a newer vmserial (unknown schema migrations); upgrade vmserial or point --registry elsewhere"
-        case let .storage(m):
+        case let .storage(m), let .commitUnknown(m):
             return "registry: \(m)"
         case let .generationExhausted(n):
             return "could not draw an unused serial in \(n) attempts; the registry may be corrupt"

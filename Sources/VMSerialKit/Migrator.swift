@@ -153,14 +153,34 @@ public struct Migrator {
                 _ = try connection.defineDomain(xml: newDef.xml())
             }
         } catch {
-            try? FileManager.default.removeItem(atPath: p.target)
-            // The definition may have been redefined before a failing registry commit: put it back.
-            if let now = try? DomainDefinition(xml: connection.lookupDomain(name: p.domain).xmlDesc(inactive: true)),
-               now.devices.disks.first(where: { $0.targetDev == p.assigned.target })?.source != p.source {
-                _ = try? connection.defineDomain(xml: p.definition.xml())
-            }
-            throw error
+            throw unrecorded(p, newDefinition: newDef, error: error)
         }
+    }
+
+    /// Puts things right after the registry did not record a move (or cannot say whether it did),
+    /// and says what the user has to do. The serial belongs to the volume, so whichever file the
+    /// domain uses, the guest sees the same disk; what must never happen is deleting a file that
+    /// the registry or a running guest may be using.
+    func unrecorded(_ p: Plan, newDefinition: DomainDefinition, error: Error) -> Error {
+        let disk = "disk \(p.assigned.name) of \(p.domain)"
+        let definedSource = (try? DomainDefinition(xml: connection.lookupDomain(name: p.domain).xmlDesc(inactive: true)))?
+            .devices.disks.first(where: { $0.targetDev == p.assigned.target })?.source
+        let unknown: Bool
+        if case RegistryError.commitUnknown = error { unknown = true } else { unknown = false }
+        let what = unknown ? "the registry may or may not have recorded the move" : "the registry did not record the move"
+        if p.options.live {
+            // Since the pivot the running guest writes to the target: it stays, and the definition names it.
+            if definedSource != p.target { _ = try? connection.defineDomain(xml: newDefinition.xml()) }
+            return VMSerialError.failed("\(error)\n\(what) of \(disk) to \(p.target). The guest runs on \(p.target) since the pivot and the domain's definition names it; \(p.source) is as it was before the copy. The guest sees the same serial either way. Once the registry is back, re-launch the spec with this disk's \"source\" set to \(p.target) so that the registry records the path")
+        }
+        // Offline: the domain was shut off, so both files hold the same data. The domain goes back
+        // to the source; the target goes too unless the registry may name it.
+        if definedSource != p.source { _ = try? connection.defineDomain(xml: p.definition.xml()) }
+        guard unknown else {
+            try? FileManager.default.removeItem(atPath: p.target)
+            return error
+        }
+        return VMSerialError.failed("\(error)\n\(what) of \(disk) to \(p.target). The domain uses \(p.source) again, unchanged; \(p.target) holds the same data and is kept, since the registry may name it. Once the server is back, `vmserial serials --domain \(p.domain)` shows the path the registry has for \(p.assigned.name): if it is \(p.source), delete \(p.target) and migrate again; if it is \(p.target), re-launch the spec with this disk's \"source\" set to \(p.target). The serial stays the same either way")
     }
 
     func finish(_ p: Plan, bytes: UInt64, started: Date) -> MigrateResult {

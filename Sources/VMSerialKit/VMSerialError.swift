@@ -39,7 +39,7 @@ public enum ExitStatus {
             return badInput
         case let e as RegistryError:
             switch e {
-            case .storage, .generationExhausted: return failed
+            case .storage, .commitUnknown, .generationExhausted: return failed
             default: return badInput
             }
         case let e as LibvirtError:
