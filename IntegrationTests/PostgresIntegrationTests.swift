@@ -307,7 +307,9 @@ extension Integration {
 final class PostgresOutageIntegrationTests {
     let box: Sandbox
     let pgDir: String
-    let port = Int.random(in: 56000...56999)
+    /// Below Linux's ephemeral range (32768-60999): a port in it may be the local end of one of the
+    /// thousands of client connections earlier tests made (seen: "Address already in use" on 56276).
+    let port = freeLoopbackPort(in: 20000...29999)
 
     init() throws {
         box = try Sandbox()
