@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "InspectionTests", dependencies: ["Inspection", "Guestfs", "SerialPolicy"]),
         // Starts real libguestfs appliances (TCG here: about 10 s each).
         .testTarget(name: "GuestfsTests", dependencies: ["Guestfs"]),
-        .testTarget(name: "VMSerialKitTests", dependencies: ["VMSerialKit", "DomainXML"]),
+        .testTarget(name: "VMSerialKitTests", dependencies: ["VMSerialKit"]),
         // Real libvirt, real QEMU (TCG here), real guests: `make integration`.
         .testTarget(name: "IntegrationTests",
                     dependencies: ["VMSerialKit", "Libvirt", "DomainXML", "SerialRegistry", "Verifier", "VMSpec",

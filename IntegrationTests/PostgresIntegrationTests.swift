@@ -366,6 +366,48 @@ final class PostgresOutageIntegrationTests {
         try #require(r.status == 0, "pg_ctl stop -m immediate: \(r.all)")
     }
 
+    /// Starts the test's private cluster and returns its URL.
+    func startCluster() throws -> String {
+        let started = try cluster("start")
+        try #require(started.status == 0, "cannot start a private PostgreSQL: \(started.output)")
+        let url = try #require(started.output.split(separator: "\n").last.map(String.init), "no URL printed")
+        try #require(url.hasPrefix("postgres://"), "unexpected output: \(started.output)")
+        return url
+    }
+
+    /// Makes every COMMIT of a transaction that wrote to `table` wait (a deferred trigger that
+    /// sleeps), with nothing in vmserial made for tests.
+    func holdCommits(_ url: String, writingTo table: String) throws {
+        try psql(url, """
+            CREATE FUNCTION it_hold() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(3600); RETURN NULL; END $$;
+            CREATE CONSTRAINT TRIGGER it_hold AFTER INSERT OR UPDATE ON \(table)
+                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION it_hold();
+            """)
+    }
+
+    func releaseCommits(_ url: String, writingTo table: String) throws {
+        try psql(url, "DROP TRIGGER it_hold ON \(table); DROP FUNCTION it_hold()")
+    }
+
+    /// Whether a session waits in COMMIT on `holdCommits`' trigger.
+    func commitHeld(_ url: String) throws -> Bool {
+        try psql(url, "SELECT count(*) FROM pg_stat_activity WHERE query = 'COMMIT' AND wait_event = 'PgSleep'") == "1"
+    }
+
+    /// Runs vmserial in the background, its standard error into a file of the sandbox.
+    func startInBackground(_ binary: String, _ args: [String], env: [String: String], name: String) throws -> (Process, errPath: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        let errPath = box.dir + "/\(name).err"
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        try p.run()
+        return (p, errPath)
+    }
+
     /// Waits for `condition`; false when `deadline` seconds pass first. A guard against hanging,
     /// not a measurement: the tests assert what happened, never how long it took.
     func waitFor(upTo deadline: TimeInterval, _ condition: () throws -> Bool) rethrows -> Bool {
@@ -389,10 +431,7 @@ final class PostgresOutageIntegrationTests {
     @Test("the server stopped while a launch is inside its registry transaction: the launch fails naming the database, libvirt keeps nothing, the registry nothing; back again, the launch succeeds",
           arguments: Pause.allCases)
     func serverStopsDuringTheTransaction(pause: Pause) throws {
-        let started = try cluster("start")
-        try #require(started.status == 0, "cannot start a private PostgreSQL: \(started.output)")
-        let url = try #require(started.output.split(separator: "\n").last.map(String.init), "no URL printed")
-        try #require(url.hasPrefix("postgres://"), "unexpected output: \(started.output)")
+        let url = try startCluster()
         let env = ["VMSERIAL_REGISTRY": url]
         let binary = try vmserialBinary()
 
@@ -419,23 +458,11 @@ final class PostgresOutageIntegrationTests {
             }
             try #require(locked, "the test's psql never took the registry lock")
         case .committingAfterTheDefinition:
-            try psql(url, """
-                CREATE FUNCTION it_hold() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(3600); RETURN NULL; END $$;
-                CREATE CONSTRAINT TRIGGER it_hold AFTER INSERT OR UPDATE ON instance
-                    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION it_hold();
-                """)
+            try holdCommits(url, writingTo: "instance")
         }
 
         let specB = try box.spec(b, disks: [.init(name: "root", bus: "virtio"), .init(name: "data", bus: "scsi")])
-        let launch = Process()
-        launch.executableURL = URL(fileURLWithPath: binary)
-        launch.arguments = ["launch", specB, "--no-start", "--connect", libvirtURI]
-        launch.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        let errPath = box.dir + "/launch-b.err"
-        FileManager.default.createFile(atPath: errPath, contents: nil)
-        launch.standardOutput = FileHandle.nullDevice
-        launch.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        try launch.run()
+        let (launch, errPath) = try startInBackground(binary, ["launch", specB, "--no-start", "--connect", libvirtURI], env: env, name: "launch-b")
         defer { if launch.isRunning { launch.terminate(); launch.waitUntilExit() } }
 
         let paused = try waitFor(upTo: 120) {
@@ -444,7 +471,7 @@ final class PostgresOutageIntegrationTests {
             case .waitingForTheRegistryLock:
                 return try psql(url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted") == "1"
             case .committingAfterTheDefinition:
-                return try psql(url, "SELECT count(*) FROM pg_stat_activity WHERE query = 'COMMIT' AND wait_event = 'PgSleep'") == "1"
+                return try commitHeld(url)
             }
         }
         try #require(paused && launch.isRunning,
@@ -469,7 +496,7 @@ final class PostgresOutageIntegrationTests {
 
         try #require(try cluster("start").status == 0)
         if pause == .committingAfterTheDefinition {
-            try psql(url, "DROP TRIGGER it_hold ON instance; DROP FUNCTION it_hold()")
+            try releaseCommits(url, writingTo: "instance")
         }
         // The trigger held the commit back before its commit record: the registry has nothing of b.
         let serials = try run(binary, ["serials", "--json"], env: env)
@@ -485,10 +512,7 @@ final class PostgresOutageIntegrationTests {
 
     @Test("the server stopped while a migration commits: the domain uses its unchanged source again, the target is kept because the registry may name it, and following the message completes the move")
     func serverStopsWhileAMigrationCommits() throws {
-        let started = try cluster("start")
-        try #require(started.status == 0, "cannot start a private PostgreSQL: \(started.output)")
-        let url = try #require(started.output.split(separator: "\n").last.map(String.init), "no URL printed")
-        try #require(url.hasPrefix("postgres://"), "unexpected output: \(started.output)")
+        let url = try startCluster()
         let env = ["VMSERIAL_REGISTRY": url]
         let binary = try vmserialBinary()
 
@@ -499,26 +523,15 @@ final class PostgresOutageIntegrationTests {
         let serial = try box.definition(vm).devices.disks.first?.serial
         let before = try box.sha256(source)
         // COMMIT waits in a deferred trigger on the volume row the move updates.
-        try psql(url, """
-            CREATE FUNCTION it_hold() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(3600); RETURN NULL; END $$;
-            CREATE CONSTRAINT TRIGGER it_hold AFTER UPDATE ON volume
-                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION it_hold();
-            """)
+        try holdCommits(url, writingTo: "volume")
 
         let target = box.dir + "/moved-root.qcow2"
-        let migrate = Process()
-        migrate.executableURL = URL(fileURLWithPath: binary)
-        migrate.arguments = ["migrate", "--domain", vm, "--disk", "root", "--to", target, "--connect", libvirtURI]
-        migrate.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        let errPath = box.dir + "/migrate.err"
-        FileManager.default.createFile(atPath: errPath, contents: nil)
-        migrate.standardOutput = FileHandle.nullDevice
-        migrate.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        try migrate.run()
+        let (migrate, errPath) = try startInBackground(binary, ["migrate", "--domain", vm, "--disk", "root", "--to", target, "--connect", libvirtURI],
+                                                       env: env, name: "migrate")
         defer { if migrate.isRunning { migrate.terminate(); migrate.waitUntilExit() } }
         let paused = try waitFor(upTo: 120) {
             guard migrate.isRunning else { return true }
-            return try psql(url, "SELECT count(*) FROM pg_stat_activity WHERE query = 'COMMIT' AND wait_event = 'PgSleep'") == "1"
+            return try commitHeld(url)
         }
         try #require(paused && migrate.isRunning, "the migration never paused in COMMIT: \((try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")")
         // Inside the transaction libvirt already names the target.
@@ -539,7 +552,7 @@ final class PostgresOutageIntegrationTests {
         // Back again: the trigger held COMMIT before its record, so the registry has the source; as
         // the message says, delete the target and migrate again.
         try #require(try cluster("start").status == 0)
-        try psql(url, "DROP TRIGGER it_hold ON volume; DROP FUNCTION it_hold()")
+        try releaseCommits(url, writingTo: "volume")
         let shown = try run(binary, ["serials", "--domain", vm, "--json"], env: env)
         #expect(shown.status == 0, "\(shown.all)")
         #expect(try box.json(shown).disk("root")?["source"] as? String == source, "\(shown.all)")
@@ -552,10 +565,7 @@ final class PostgresOutageIntegrationTests {
 
     @Test("the server gone mid-way: launch fails clearly and defines nothing; back again, launch succeeds")
     func serverGoesAway() throws {
-        let started = try cluster("start")
-        try #require(started.status == 0, "cannot start a private PostgreSQL: \(started.output)")
-        let url = try #require(started.output.split(separator: "\n").last.map(String.init), "no URL printed")
-        try #require(url.hasPrefix("postgres://"), "unexpected output: \(started.output)")
+        let url = try startCluster()
         let env = ["VMSERIAL_REGISTRY": url]
 
         let a = box.name("pg-a"), b = box.name("pg-b")

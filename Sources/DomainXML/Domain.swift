@@ -205,6 +205,21 @@ public struct Disk: Equatable, Sendable {
     }
 }
 
+extension Disk {
+    /// The same device (bus, target, address, serial, shareable, read-only) on an NBD server's
+    /// Unix socket: `<disk type='network'>` with `<source protocol='nbd'><host transport='unix'
+    /// socket='…'/>`. The server reads the image format, so QEMU sees raw guest-visible data.
+    public func onNBDSocket(_ socket: String) -> Disk {
+        var n = self
+        n.type = "network"
+        n.source = nil
+        n.driverType = "raw"
+        n.sourceOther = [XElement.Attribute("protocol", "nbd")]
+        n.sourceChildren = [XElement("host", [("transport", "unix"), ("socket", socket)])]
+        return n
+    }
+}
+
 public struct Controller: Equatable, Sendable {
     public var type: String
     public var index: Int

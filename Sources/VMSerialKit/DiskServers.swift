@@ -20,7 +20,7 @@ public final class DiskServers: @unchecked Sendable {
 
     public let served: [Served]
     private let lock = NSLock()
-    private var processes: [Process]
+    private var processes: [(process: Process, exited: DispatchSemaphore)]
     private let shortDirectory: String?
 
     /// Starts a server for each drive and waits until its socket accepts connections.
@@ -42,10 +42,10 @@ public final class DiskServers: @unchecked Sendable {
             shortDirectory = folder
         }
         self.shortDirectory = shortDirectory
-        var processes: [Process] = []
+        var processes: [(process: Process, exited: DispatchSemaphore)] = []
         var served: [Served] = []
         func stopStarted() {
-            for p in processes { Self.stop(p) }
+            for p in processes { Self.stop(p.process, exited: p.exited) }
             if let shortDirectory { try? FileManager.default.removeItem(atPath: shortDirectory) }
         }
         for (i, d) in drives.enumerated() {
@@ -62,15 +62,16 @@ public final class DiskServers: @unchecked Sendable {
             let out = FileHandle(forWritingAtPath: log)
             p.standardOutput = out
             p.standardError = out
+            let exited = p.exitSignal()
             do {
                 try p.run()
             } catch {
                 stopStarted()
                 throw VMSerialError.failed("cannot start qemu-nbd for \(d.path): \(error.localizedDescription)")
             }
-            processes.append(p)
+            processes.append((p, exited))
             do {
-                try Self.waitForSocket(socket, process: p, log: log, image: d.path)
+                try Self.waitForSocket(socket, process: p, exited: exited, log: log, image: d.path)
             } catch {
                 stopStarted()
                 throw error
@@ -95,24 +96,23 @@ public final class DiskServers: @unchecked Sendable {
         let todo = processes
         processes = []
         lock.unlock()
-        for p in todo { Self.stop(p) }
+        for p in todo { Self.stop(p.process, exited: p.exited) }
         if let shortDirectory { try? FileManager.default.removeItem(atPath: shortDirectory) }
     }
 
     deinit { stop() }
 
-    static func stop(_ p: Process) {
+    /// SIGTERM (qemu-nbd flushes and closes the image), SIGKILL after 10 s.
+    static func stop(_ p: Process, exited: DispatchSemaphore) {
         guard p.isRunning else { return }
         p.terminate()
-        let end = Date().addingTimeInterval(10)
-        while p.isRunning, Date() < end { Thread.sleep(forTimeInterval: 0.02) }
-        if p.isRunning {
+        if exited.wait(timeout: .now() + 10) == .timedOut {
             kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+            exited.wait()
         }
     }
 
-    static func waitForSocket(_ socket: String, process p: Process, log: String, image: String) throws {
+    static func waitForSocket(_ socket: String, process p: Process, exited: DispatchSemaphore, log: String, image: String) throws {
         let end = Date().addingTimeInterval(15)
         while Date() < end {
             var st = stat()
@@ -124,7 +124,7 @@ public final class DiskServers: @unchecked Sendable {
             }
             Thread.sleep(forTimeInterval: 0.02)
         }
-        stop(p)
+        stop(p, exited: exited)
         throw VMSerialError.failed("qemu-nbd did not open its socket for \(image) within 15 s")
     }
 }

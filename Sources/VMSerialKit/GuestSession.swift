@@ -109,14 +109,16 @@ public final class GuestSession {
         } catch let e as GuestfsError {
             throw VMSerialError.failed("libguestfs, on the disks of \(domain): \(e.function): \(e.message)")
         }
-        guard let r = roots.first else {
-            throw VMSerialError.badInput("libguestfs finds no operating system on the disks of \(domain); guest mode needs an installed guest OS (use --mode probe for blank disks)")
-        }
+        guard let r = roots.first else { throw noOperatingSystem("") }
         let info = try guestfs { try handle.inspectInfo(root: r) }
         root = r
         os = info
         osFoundBy = "libguestfs inspection"
         return info
+    }
+
+    func noOperatingSystem(_ detail: String) -> VMSerialError {
+        .badInput("libguestfs finds no operating system on the disks of \(domain)\(detail); guest mode needs an installed guest OS (use --mode probe for blank disks)")
     }
 
     /// `QuickLook` over this appliance's filesystems; nil when only libguestfs can tell.
@@ -131,9 +133,7 @@ public final class GuestSession {
                                             uuid: (try? g.vfsUUID(dev)) ?? "")
             }
         }
-        if filesystems.isEmpty {
-            throw VMSerialError.badInput("libguestfs finds no operating system on the disks of \(domain) (no filesystem at all); guest mode needs an installed guest OS (use --mode probe for blank disks)")
-        }
+        if filesystems.isEmpty { throw noOperatingSystem(" (no filesystem at all)") }
         guard QuickLook.mayDecide(filesystems) else { return nil }
         var found: [OSInfo] = []
         for fs in filesystems where QuickLook.rootTypes.contains(fs.type) {

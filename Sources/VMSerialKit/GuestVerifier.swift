@@ -270,19 +270,6 @@ public struct GuestVerifier {
         }
     }
 
-    /// The same disk device on a qemu-nbd Unix socket: the server reads the image format, so the
-    /// guest's QEMU sees raw guest-visible data. Target, bus, address, serial, shareable and
-    /// read-only stay as they are.
-    public static func served(_ disk: Disk, socket: String) -> Disk {
-        var n = disk
-        n.type = "network"
-        n.source = nil
-        n.driverType = "raw"
-        n.sourceOther = [XElement.Attribute("protocol", "nbd")]
-        n.sourceChildren = [XElement("host", [("transport", "unix"), ("socket", socket)])]
-        return n
-    }
-
     /// The report the reporter left on the disk for one boot must be the one the serial port carried.
     static func diskCopyCheck(boot: Int, serial: ProbeReport, file: String?) -> Check {
         let what = "report on the guest's disk (boot \(boot))"
@@ -311,7 +298,7 @@ public struct GuestVerifier {
                 guard let socket = servers.socket(for: src) else {
                     throw VMSerialError.failed("disk \(d.devices.disks[i].targetDev) of \(real.name) now uses \(src), which is not among the images served for this verify; run verify again")
                 }
-                d.devices.disks[i] = served(d.devices.disks[i], socket: socket)
+                d.devices.disks[i] = d.devices.disks[i].onNBDSocket(socket)
             }
         }
         d.onPoweroff = "destroy"

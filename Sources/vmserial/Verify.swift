@@ -22,19 +22,24 @@ struct Verify: ParsableCommand {
         probe guest runs, which then reboots) and verifies again. Every cycle must
         show the same identity.
 
-        Mode guest boots the guest's own OS instead. Before the boot, libguestfs opens
-        the domain's disks, finds the OS (inspection) and installs a one-shot reporter
-        (a systemd unit where systemd is the init, an /etc/init.d hook or rc.local
-        otherwise). Each boot, the reporter records the SMBIOS serial and UUID, every
-        block device's serial and /dev/disk/by-id, on the guest's disk and on a serial
-        port, then reboots or powers the guest off as planned. The domain boots from its
-        own definition with its serial ports sent to two files. Afterwards libguestfs
-        reads the reports back from the disk (read-only), removes the reporter and the
-        reports, and the comparison is the probe's plus the by-id names. The guest's
-        disks are written by the guest itself (it really boots), and by the reporter's
-        files while they exist. Linux guests only; Windows is detected and refused
-        (look at it with `vmserial inspect`). Takes two libguestfs appliance starts
-        (about 15 s each under TCG) plus the boots.
+        Mode guest boots the guest's own OS instead. Each disk image is served by
+        qemu-nbd for the whole run. Before the boot, libguestfs opens the disks
+        through those servers, finds the OS (a quick look for a plain Linux root,
+        else full inspection) and installs a one-shot reporter (a systemd unit where
+        systemd is the init, an /etc/init.d hook or rc.local otherwise). Each boot,
+        the reporter records the SMBIOS serial and UUID, every block device's serial
+        and /dev/disk/by-id, on the guest's disk and on a serial port, then reboots
+        or powers the guest off as planned. The domain boots from its own definition
+        (its disks on the same servers) with its serial ports sent to two files.
+        Afterwards the same appliance reads the reports back from the disk, removes
+        the reporter and the reports, and the comparison is the probe's plus the
+        by-id names. The guest's disks are written by the guest itself (it really
+        boots), and by the reporter's files while they exist. Linux guests only;
+        Windows is detected and refused (look at it with `vmserial inspect`). Takes
+        one libguestfs appliance start (about 10 s under TCG) plus the boots; two
+        where the guest must boot on its files: with --migrate-to, when libvirt
+        confines QEMU (AppArmor, SELinux), or with VMSERIAL_GUEST_DISKS=files.
+        --json tells which under "appliance".
 
         Build the probe first with `make images` (probe mode).
 

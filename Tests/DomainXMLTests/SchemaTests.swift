@@ -83,13 +83,7 @@ struct SchemaTests {
     /// no file, only a protocol and a host; it validates, keeps its serial and reads back whole.
     @Test func networkDiskValidatesAndReadsBack() throws {
         var d = builtDomain()
-        var disk = d.devices.disks[1]
-        disk.type = "network"
-        disk.source = nil
-        disk.driverType = "raw"
-        disk.sourceOther = [XElement.Attribute("protocol", "nbd")]
-        disk.sourceChildren = [XElement("host", [("transport", "unix"), ("socket", "/run/vmserial/disk1.sock")])]
-        d.devices.disks[1] = disk
+        d.devices.disks[1] = d.devices.disks[1].onNBDSocket("/run/vmserial/disk1.sock")
         let xml = d.xml()
         let source = try #require(try XElement.parse(xml).first("devices")?.all("disk")[1].first("source"))
         #expect(source.attributes.map(\.name) == ["protocol"], "\(xml)")
@@ -99,10 +93,12 @@ struct SchemaTests {
         let back = try Domain(xml: xml).devices.disks[1]
         #expect(back.type == "network")
         #expect(back.source == nil)
-        #expect(back.serial == "MANUAL-0001")
+        #expect(back.serial == "MANUAL-0001" && back.targetDev == "sda" && back.targetBus == "scsi")
         #expect(back.address == (try Domain(xml: builtDomain().xml())).devices.disks[1].address)
         #expect(back.sourceOther.map(\.name) == ["protocol"])
         #expect(back.sourceChildren.first?[attribute: "socket"] == "/run/vmserial/disk1.sock")
+        #expect(builtDomain().devices.disks[2].onNBDSocket("/s").shareable, "a shared disk stays shared")
+        #expect(builtDomain().devices.disks[3].onNBDSocket("/s").readonly, "a read-only disk stays read-only")
     }
 
     /// The validator is not a rubber stamp: a bus libvirt does not know fails.

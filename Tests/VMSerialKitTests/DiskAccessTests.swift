@@ -1,4 +1,3 @@
-import DomainXML
 import Testing
 import VMSerialKit
 
@@ -31,16 +30,5 @@ import VMSerialKit
     @Test func settingChoosesFilesOrIsRefused() throws {
         #expect(try GuestVerifier.diskAccess(kinds: ["boot"], securityModels: [], setting: "files") == .files(why: "VMSERIAL_GUEST_DISKS=files"))
         #expect(throws: VMSerialError.self) { try GuestVerifier.diskAccess(kinds: ["boot"], securityModels: [], setting: "nbd") }
-    }
-
-    /// The served disk is the same device on a socket: bus, target, address and serial kept.
-    @Test func servedDiskKeepsTheDevice() {
-        let file = Disk(driverType: "qcow2", source: "/srv/vm1/data.qcow2", targetDev: "sda", targetBus: "scsi",
-                        serial: "VSDATA00000000000001", shareable: true, address: .drive(controller: 0, unit: 1))
-        let n = GuestVerifier.served(file, socket: "/run/x/disk1.sock")
-        #expect(n.type == "network" && n.source == nil && n.driverType == "raw")
-        #expect(n.targetDev == file.targetDev && n.targetBus == file.targetBus && n.address == file.address)
-        #expect(n.serial == file.serial && n.shareable)
-        #expect(n.sourceChildren.first?[attribute: "socket"] == "/run/x/disk1.sock")
     }
 }
