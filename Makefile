@@ -9,7 +9,7 @@ export LIBVIRT_DEFAULT_URI ?= qemu:///system
 # The demo keeps its own registry so it never mixes with a real one.
 DEMO_REGISTRY ?= $(CURDIR)/images/build/demo/registry.sqlite
 
-.PHONY: all deps images build demo demo-disks test unit integration bench clean help
+.PHONY: all deps images build demo demo-disks scenario-disks test unit integration bench clean help
 
 all: build
 
@@ -39,6 +39,13 @@ demo-disks: images
 	@for d in system data logs scratch; do \
 	  test -f $(DEMO_DIR)/q35-$$d.qcow2 || qemu-img create -q -f qcow2 $(DEMO_DIR)/q35-$$d.qcow2 16M; done
 
+# The data disks of the bundled scenarios' VM (scenarios/vm.json); the root disk is the test guest.
+SCENARIO_DIR := images/build/scenario
+scenario-disks: images
+	@mkdir -p $(SCENARIO_DIR)
+	@for d in data logs; do \
+	  test -f $(SCENARIO_DIR)/$$d.qcow2 || qemu-img create -q -f qcow2 $(SCENARIO_DIR)/$$d.qcow2 16M; done
+
 demo: deps images build demo-disks
 	VMSERIAL_REGISTRY=$(DEMO_REGISTRY) $(BIN) launch examples/vm1.json
 	@echo "--- the example guest (the probe kernel) reports and powers itself off; waiting for it"
@@ -47,14 +54,14 @@ demo: deps images build demo-disks
 	VMSERIAL_REGISTRY=$(DEMO_REGISTRY) $(BIN) serials --domain vm1
 	VMSERIAL_REGISTRY=$(DEMO_REGISTRY) $(BIN) verify --domain vm1 --reboots 1
 
-test: deps images
+test: deps images scenario-disks
 	$(SWIFT) build --build-tests
 	bash scripts/test-postgres.sh run $(SWIFT) test --skip-build
 
 unit:
 	bash scripts/test-postgres.sh run $(SWIFT) test --skip IntegrationTests
 
-integration: deps images
+integration: deps images scenario-disks
 	$(SWIFT) build --build-tests
 	bash scripts/test-postgres.sh run $(SWIFT) test --skip-build --filter IntegrationTests
 

@@ -34,13 +34,15 @@ let package = Package(
         // libguestfs from Swift (the C API's _argv functions), and what vmserial reads through it.
         .target(name: "Guestfs", dependencies: ["CGuestfs"]),
         .target(name: "Inspection", dependencies: ["Guestfs", "SerialPolicy"]),
+        // Scenario files, facts and expectations (pure: no libvirt, no libguestfs calls).
+        .target(name: "Scenario", dependencies: ["VMSpec", "SerialPolicy", "DomainXML", "Verifier", "Inspection"]),
         .target(name: "VMSerialKit", dependencies: [
             "VMSpec", "SerialPolicy", "SerialRegistry", "DomainXML", "Libvirt", "Verifier",
-            "Guestfs", "Inspection",
+            "Guestfs", "Inspection", "Scenario",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "vmserial", dependencies: [
-            "VMSerialKit", "Verifier",
+            "VMSerialKit", "Verifier", "Scenario",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -52,6 +54,7 @@ let package = Package(
         .testTarget(name: "DomainXMLTests", dependencies: ["DomainXML"]),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
         .testTarget(name: "VerifierTests", dependencies: ["Verifier"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "Verifier", "DomainXML", "VMSpec"]),
         .testTarget(name: "InspectionTests", dependencies: ["Inspection", "Guestfs", "SerialPolicy"]),
         // Starts real libguestfs appliances (TCG here: about 10 s each).
         .testTarget(name: "GuestfsTests", dependencies: ["Guestfs"]),
@@ -59,7 +62,7 @@ let package = Package(
         // Real libvirt, real QEMU (TCG here), real guests: `make integration`.
         .testTarget(name: "IntegrationTests",
                     dependencies: ["VMSerialKit", "Libvirt", "DomainXML", "SerialRegistry", "Verifier", "VMSpec",
-                                   "Guestfs", "Inspection"],
+                                   "Guestfs", "Inspection", "Scenario"],
                     path: "IntegrationTests"),
     ]
 )

@@ -216,6 +216,7 @@ public struct GuestVerifier {
                 var checks = Comparator.checks(expected: expected, domain: real, report: r)
                 if let first { checks += Comparator.unchanged(first: first, now: r) } else { first = r }
                 report.cycles.append(.init(cycle: index + 1, kind: kinds[index], checks: checks, seconds: each))
+                report.reports.append(r)
                 bootCycles.append((serialCopies.count - reports.count + j + 1, report.cycles.count - 1))
             }
         }

@@ -21,6 +21,12 @@ public final class RunDirectory: @unchecked Sendable {
 
     public func path(_ name: String) -> String { (root as NSString).appendingPathComponent(name) }
 
+    /// Leaves the folder in place (`--keep`): it is no longer removed on Ctrl-C.
+    public func keep() {
+        if let token { Interrupts.shared.remove(token) }
+        token = nil
+    }
+
     public func remove() {
         try? FileManager.default.removeItem(atPath: root)
         if let token { Interrupts.shared.remove(token) }

@@ -1,4 +1,5 @@
 import Libvirt
+import Scenario
 import SerialRegistry
 import VMSpec
 
@@ -35,7 +36,7 @@ public enum ExitStatus {
             case .failed: return failed
             case .interrupted: return interrupted
             }
-        case is SpecError:
+        case is SpecError, is ScenarioError, is PerturbationError:
             return badInput
         case let e as RegistryError:
             switch e {

@@ -11,6 +11,8 @@ public struct VerifyReport: Sendable, Equatable, Codable {
     public var mode: String = "probe"
     /// Guest mode: how the libguestfs appliance reached the disks, and how often it started.
     public var appliance: Appliance?
+    /// The guest's report of each cycle, in cycle order (not encoded: the checks say what they held).
+    public var reports: [ProbeReport] = []
 
     public struct Appliance: Sendable, Equatable, Codable {
         /// served (qemu-nbd, the appliance waits through the boots) or files (closed between phases).
@@ -101,16 +103,7 @@ public struct VerifyReport: Sendable, Equatable, Codable {
 
     /// JUnit XML: one testsuite per cycle, one testcase per check.
     public func junit() -> String {
-        func esc(_ s: String) -> String {
-            // XML 1.0 forbids C0 controls other than tab, LF, CR even as character references;
-            // a garbled guest serial can hold them, so they are shown as \xNN instead.
-            let visible = String(String.UnicodeScalarView(s.unicodeScalars.flatMap { u -> [Unicode.Scalar] in
-                guard u.value < 0x20, u != "\t", u != "\n", u != "\r" else { return [u] }
-                return Array(String(format: "\\x%02x", u.value).unicodeScalars)
-            }))
-            return visible.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-        }
+        let esc = JUnitXML.escape
         let total = cycles.reduce(0) { $0 + $1.checks.count }
         let failed = cycles.reduce(0) { $0 + $1.checks.filter { !$0.ok }.count }
         var x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -136,5 +129,19 @@ public struct VerifyReport: Sendable, Equatable, Codable {
         }
         x += "</testsuites>\n"
         return x
+    }
+}
+
+/// Text made safe for JUnit XML attributes and text.
+public enum JUnitXML {
+    public static func escape(_ s: String) -> String {
+        // XML 1.0 forbids C0 controls other than tab, LF, CR even as character references;
+        // a garbled guest serial can hold them, so they are shown as \xNN instead.
+        let visible = String(String.UnicodeScalarView(s.unicodeScalars.flatMap { u -> [Unicode.Scalar] in
+            guard u.value < 0x20, u != "\t", u != "\n", u != "\r" else { return [u] }
+            return Array(String(format: "\\x%02x", u.value).unicodeScalars)
+        }))
+        return visible.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 }
