@@ -138,6 +138,11 @@ final class Sandbox {
         return path
     }
 
+    /// A text file in the sandbox.
+    func write(_ file: String, _ text: String) throws {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: "\(dir)/\(file)"))
+    }
+
     /// Runs vmserial with this sandbox's registry and the test connection.
     @discardableResult
     func vmserial(_ args: String...) throws -> RunResult {

@@ -340,8 +340,11 @@ public enum BundledScenarios {
     }
 
     /// A path as given, or a bundled scenario's name.
-    public static func resolve(_ nameOrPath: String) -> String {
+    public static func resolve(_ nameOrPath: String) throws -> String {
         if nameOrPath.contains("/") || nameOrPath.hasSuffix(".json") || FileManager.default.fileExists(atPath: nameOrPath) { return nameOrPath }
-        return list().first { $0.name == nameOrPath }?.path ?? nameOrPath
+        guard let found = list().first(where: { $0.name == nameOrPath }) else {
+            throw ScenarioError.unreadable(path: nameOrPath, reason: "no such file, and no bundled scenario of that name (`vmserial scenario list` shows them)")
+        }
+        return found.path
     }
 }

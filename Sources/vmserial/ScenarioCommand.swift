@@ -64,7 +64,7 @@ struct ScenarioCommand: ParsableCommand {
         func run() throws {
             var ok = false
             try guarded {
-                let loaded = try ScenarioParser.load(path: BundledScenarios.resolve(file), observeOverride: observe.flatMap(ObserveMode.init))
+                let loaded = try ScenarioParser.load(path: try BundledScenarios.resolve(file), observeOverride: observe.flatMap(ObserveMode.init))
                 let conn = try Connect.open(connection.connect)
                 var runner = ScenarioRunner(connection: conn)
                 runner.progress = { if !json { progress($0) } }
