@@ -106,8 +106,11 @@ struct DomainTests {
     func waitForStateCancelled() async throws {
         let connection = try Connection(uri: testURI)
         let domain = try connection.defineDomain(xml: ScratchDomain("cancel").xml)
+        // A timeout far beyond any run: on a loaded machine (2 cooperative threads held by blocking
+        // tests) the sleep below can resume a minute late, and the waiter must still end by
+        // cancellation, never by its timeout.
         let waiter = Task {
-            try await domain.waitForState([.running], timeout: .seconds(60))
+            try await domain.waitForState([.running], timeout: .seconds(24 * 3600))
         }
         try await Task.sleep(for: .milliseconds(150))
         waiter.cancel()
