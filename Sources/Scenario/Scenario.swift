@@ -15,7 +15,8 @@ public struct Scenario: Sendable, Equatable {
     public var observe: ObserveMode
     /// boot-inspect: seconds the guest's own OS may run before it is shut down (it may power off sooner).
     public var settle: Double
-    /// Seconds one boot may take before the guest counts as silent (probe and guest modes).
+    /// Seconds one boot may take before the guest counts as silent (probe and guest modes); in
+    /// boot-inspect, seconds an ACPI shutdown may take before the guest is destroyed.
     public var timeout: Double
     public var steps: [Step]
 

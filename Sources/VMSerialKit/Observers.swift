@@ -23,7 +23,7 @@ enum Observers {
         case .probe, .guest:
             return VerifyObserver(guest: mode == .guest, connection: connection, registry: registry, timeout: timeout, progress: progress)
         case .bootInspect:
-            return BootInspectObserver(connection: connection, registry: registry, settle: settle, progress: progress)
+            return BootInspectObserver(connection: connection, registry: registry, settle: settle, shutdownGrace: timeout, progress: progress)
         }
     }
 
@@ -68,9 +68,9 @@ struct BootInspectObserver: Observer {
     let connection: Connection
     let registry: any Registry
     let settle: Double
+    /// Seconds an ACPI shutdown may take before the guest is destroyed (the scenario's `timeout`).
+    let shutdownGrace: Double
     let progress: (String) -> Void
-    /// Seconds an ACPI shutdown may take before the guest is destroyed.
-    var shutdownGrace: Double = 120
 
     func observe(domain: String, reboot: Bool, targets: [(name: String, target: String)]) throws -> (facts: Facts, detail: String?) {
         let dom = try connection.lookupDomain(name: domain)
