@@ -294,6 +294,42 @@ final class InspectIntegrationTests {
         #expect((s["mountedDevices"] as? [String])?.contains("\\DosDevices\\C: MBR 5cbea03e offset 1048576") == true)
     }
 
+    /// sfdisk (util-linux's fdisk package) writes the tables, with the signature and GUIDs the
+    /// test chooses; libguestfs reads them back through `PartitionTable.read`, as inspect does.
+    @Test("partition tables read through libguestfs: the MBR signature, GPT disk and partition GUIDs and offsets sfdisk wrote",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/sbin/sfdisk"), "needs sfdisk (Debian's fdisk)"))
+    func partitionTables() throws {
+        let mbr = "\(box.dir)/mbr.img", gpt = "\(box.dir)/gpt.img", blank = "\(box.dir)/blank.img"
+        for img in [mbr, gpt, blank] { try box.disk((img as NSString).lastPathComponent, format: "raw", size: "32M") }
+        let script: [(String, String)] = [
+            (mbr, "label: dos\nlabel-id: 0xdf4546ae\nstart=2048, size=20480, type=7\nstart=22528, type=7\n"),
+            (gpt, "label: gpt\nlabel-id: 105B8CA0-63EE-11EA-833A-00155DB3981D\n"
+                + "start=2048, size=20480, uuid=105B8CA1-63EE-11EA-833A-00155DB3981D\n"
+                + "start=22528, size=20480, uuid=5B37BA1C-C325-4CF3-8BD0-570885BA640D\n"),
+        ]
+        for (img, table) in script {
+            let r = try run("/bin/sh", ["-c", "printf '\(table)' | /sbin/sfdisk -q \"$0\"", img])
+            try #require(r.status == 0, "sfdisk \(img): \(r.all)")
+        }
+        let g = try Guestfs(options: WindowsImage.options)
+        defer { g.close() }
+        for img in [mbr, gpt, blank] { try g.addDrive(img, format: "raw", readonly: true) }
+        try g.launch()
+        let tables = try GuestInspector.partitionTables(g)
+        try g.shutdown()
+        #expect(tables[0] == PartitionTable(style: "mbr", mbrSignature: "df4546ae",
+                                            partitions: [.init(offset: 2048 * 512, number: 1), .init(offset: 22528 * 512, number: 2)]))
+        #expect(tables[1] == PartitionTable(style: "gpt", gptDiskGUID: "105b8ca0-63ee-11ea-833a-00155db3981d", partitions: [
+            .init(offset: 2048 * 512, gptGUID: "105b8ca1-63ee-11ea-833a-00155db3981d", number: 1),
+            .init(offset: 22528 * 512, gptGUID: "5b37ba1c-c325-4cf3-8bd0-570885ba640d", number: 2),
+        ]))
+        #expect(tables[2] == PartitionTable(style: "none"), "a blank disk has no partition table, and that is not an error")
+        // What Windows' MountedDevices would name on them.
+        #expect(tables[0]?.partition(for: MountedDevice(name: "\\DosDevices\\C:", data: MountedDevice.mbrValue(signature: 0xDF45_46AE, offset: 22528 * 512)))?.number == 2)
+        let gptLetter = MountedDevice(name: "\\DosDevices\\D:", data: try #require(MountedDevice.gptValue(partitionGUID: "5b37ba1c-c325-4cf3-8bd0-570885ba640d")))
+        #expect(tables[1]?.partition(for: gptLetter)?.number == 2)
+    }
+
     @Test("no such domain, no registry entry, no registry: exit 2 with the fix")
     func badInput() throws {
         let unknown = try box.vmserial("inspect", "--domain", "it-nonexistent-\(box.tag)")

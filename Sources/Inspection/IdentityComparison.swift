@@ -141,7 +141,7 @@ public enum IdentityComparison {
         let want = HardwareConfig.normalize(current.uuid)
         guard let hc = r.hardwareConfig else {
             return [.info("machine uuid (HardwareConfig)", "(not recorded)",
-                          detail: "no HKLM\\SYSTEM\\HardwareConfig: Windows before 10 keeps no record of the machine's SMBIOS UUID in the hive, so whether Windows will take this VM (UUID \(want)) for new hardware cannot be judged offline; disk instances and drive letters are judged")]
+                          detail: "no HKLM\\SYSTEM\\HardwareConfig (Windows 10 and later keep it; Windows 7 does not): this hive keeps no record of the machine's SMBIOS UUID, so whether Windows will take this VM (UUID \(want)) for new hardware cannot be judged offline; disk instances and drive letters are judged")]
         }
         var out: [Finding] = []
         if let last = hc.lastConfig {
