@@ -191,6 +191,9 @@ struct RealHiveTests {
             "USBSTOR\\Disk&Ven_HP&Prod_v100w&Rev_1024\\AA951D0000007252&0",
         ])
         #expect(r.diskInstances.allSatisfy { !$0.fromVMBus })
+        // Enum\STORAGE\Volume: two {DiskId}#offset keys; `_??_USBSTOR#…` (a volume without a partition table) is not one.
+        #expect(r.volumes == [StorageVolume(diskId: "{656b1713-ecf6-11df-92e6-806e6f6e6963}", offset: 0x100000),
+                              StorageVolume(diskId: "{a510fcf4-a73d-11e0-98c9-806e6f6e6963}", offset: 0x100000)])
         // Windows 7's Partmgr keeps DiskId and Attributes, no PartitionTableCache.
         let usb = try #require(r.diskInstances.first { $0.enumerator == "USBSTOR" })
         #expect(usb.partmgr == PartmgrRecord(diskId: "{eba74da4-5bb2-11e0-95d1-000c2971073c}", attributes: 0, layout: nil))
