@@ -236,7 +236,7 @@ public enum IdentityComparison {
         let policy = r.sanPolicy.map { "\(WindowsRecord.sanPolicyName($0)) (\($0))" }
         if r.controlSet != nil {
             out.append(.info("san policy", policy ?? "(not set)",
-                             detail: "Services\\partmgr\\Parameters\\SanPolicy decides whether a disk Windows has not seen comes up online: OnlineAll brings every new disk online, OfflineShared leaves disks on shared buses (SCSI, SAS, iSCSI, Fibre Channel) offline and read-only, OfflineAll every new disk but the boot disk\(policy == nil ? "; not set, Windows applies its edition's default" : "")"))
+                             detail: "Services\\partmgr\\Parameters\\SanPolicy decides whether a disk Windows has not seen comes up online: OnlineAll brings every new disk online, OfflineShared leaves disks on shared buses (SCSI, SAS, iSCSI, Fibre Channel) offline and read-only, OfflineAll every new disk but the boot disk, OfflineInternal every new internal disk\(policy == nil ? "; not set, Windows applies its edition's default" : "")"))
         }
         let policyText = policy.map { "SanPolicy \($0) decides whether it comes up online" } ?? "the edition's default SAN policy decides whether it comes up online"
         for disk in current.disks {
