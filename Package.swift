@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
         .testTarget(name: "VerifierTests", dependencies: ["Verifier"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "Verifier", "DomainXML", "VMSpec"]),
-        .testTarget(name: "InspectionTests", dependencies: ["Inspection", "Guestfs", "SerialPolicy"]),
+        .testTarget(name: "InspectionTests", dependencies: ["Inspection", "Guestfs", "SerialPolicy"], resources: [.copy("Fixtures")]),
         // Starts real libguestfs appliances (TCG here: about 10 s each).
         .testTarget(name: "GuestfsTests", dependencies: ["Guestfs"]),
         .testTarget(name: "VMSerialKitTests", dependencies: ["VMSerialKit"]),

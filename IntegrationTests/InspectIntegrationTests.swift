@@ -124,7 +124,7 @@ final class InspectIntegrationTests {
         let virtioValues = WindowsImage.diskValues(friendlyName: "Red Hat VirtIO SCSI Disk Device",
                                                    hardwareIDs: ["SCSI\\DiskRed_Hat_VirtIO_____0001", "SCSI\\DiskRed_Hat_VirtIO_____", "GenDisk"])
         let sataValues = WindowsImage.diskValues(friendlyName: "QEMU HARDDISK", hardwareIDs: ["SCSI\\DiskQEMU_HARDDISK_____2.5+", "GenDisk"])
-        try WindowsImage.build("\(box.dir)/\(system)", system: WindowsImage.system(smbiosSerial: ids.smbios, uuid: ids.uuid, instances: [
+        try WindowsImage.build("\(box.dir)/\(system)", system: WindowsImage.system(smbiosSerial: ids.smbios, uuid: ids.uuid, lastConfig: ids.uuid, instances: [
             ("SCSI", virtioDisk, "\(data)&0", virtioValues),
             ("SCSI", "Disk&Ven_&Prod_QEMU_HARDDISK", "4&2a0cfc1b&0&000000", sataValues),
         ]))
@@ -155,6 +155,7 @@ final class InspectIntegrationTests {
         let serialRow = try #require(rows["smbios serial (Windows last saw)"])
         #expect(serialRow.ok && serialRow.seen == ids.smbios && serialRow.expected == ids.smbios)
         #expect(rows["smbios uuid (Windows last saw)"]?.ok == true)
+        #expect(rows["machine uuid (HardwareConfig LastConfig)"].map { $0.ok && !$0.info && $0.seen == ids.uuid.lowercased() } == true)
         let dataRow = try #require(rows["disk instance SCSI\\\(virtioDisk)\\\(data)&0"], "\(rows.keys.sorted())")
         #expect(dataRow.ok && !dataRow.info && dataRow.seen == data)
         #expect(dataRow.detail.contains("disk data (virtio vda)"))
@@ -169,8 +170,9 @@ final class InspectIntegrationTests {
         #expect(try box.sha256("\(box.dir)/\(system)") == before)
 
         // The host serial changed under Windows, and it remembers a disk whose serial is gone.
-        let oldHost = "OLD-HOST-SERIAL-0001", oldDisk = "VSOLDDISK00000000001"
-        try WindowsImage.updateSystem("\(box.dir)/\(system)", WindowsImage.system(smbiosSerial: oldHost, uuid: ids.uuid, instances: [
+        // And it last booted on other hardware.
+        let oldHost = "OLD-HOST-SERIAL-0001", oldDisk = "VSOLDDISK00000000001", oldUUID = "99999999-0000-4000-8000-0000000000aa"
+        try WindowsImage.updateSystem("\(box.dir)/\(system)", WindowsImage.system(smbiosSerial: oldHost, uuid: ids.uuid, lastConfig: oldUUID, instances: [
             ("SCSI", virtioDisk, "\(oldDisk)&0", virtioValues),
         ]))
         let sums = try [system].map { try box.sha256("\(box.dir)/\($0)") }
@@ -188,8 +190,144 @@ final class InspectIntegrationTests {
         #expect(!trace.ok && trace.seen == oldDisk)
         #expect(trace.detail.contains("the trace of a serial change"))
         #expect(rows["disk instance SCSI\\\(virtioDisk)\\\(data)&0"]?.ok == true, "the current disk's instance still matches")
-        #expect(findings(out2).filter { !$0.ok }.count == 2)
+        let lastConfig = try #require(rows["machine uuid (HardwareConfig LastConfig)"])
+        #expect(!lastConfig.ok && lastConfig.seen == oldUUID && lastConfig.expected == ids.uuid.lowercased(), "both UUIDs are named")
+        #expect(lastConfig.detail.contains(oldUUID) && lastConfig.detail.contains(ids.uuid.lowercased()))
+        #expect(findings(out2).filter { !$0.ok }.count == 3, "\(findings(out2).filter { !$0.ok })")
         #expect(try [system].map { try box.sha256("\(box.dir)/\($0)") } == sums, "inspect opens the disks read-only")
+    }
+
+    /// `inspect --json`'s first system's `windowsSummary`.
+    func summary(_ json: [String: Any]) throws -> [String: Any] {
+        let sys = try #require((json["systems"] as? [[String: Any]])?.first, "no system found")
+        return try #require(sys["windowsSummary"] as? [String: Any], "no windowsSummary")
+    }
+
+    /// The Windows 10 hive's values, read with hivexregedit (see Tests/InspectionTests/RealHiveTests.swift
+    /// for how): `[\HardwareConfig] "LastConfig"`, and MountedDevices decoded by hand from its hex.
+    static let win10LastConfig = "25194d56-caef-8737-5c44-50fe82f3ffde"
+    static let win10Mounted = [
+        "#{46686113-4e39-11ea-bd05-784f439fa657} MBR df4546ae offset 149812510720",
+        "#{5aae7822-77cb-11e9-bcf1-784f439fa657} MBR df4546ae offset 106862837760",
+        "\\??\\Volume{2b8dca72-672e-11e7-bce1-806e6f6e6963} device \\??\\SCSI#CdRom&Ven_NECVMWar&Prod_VMware_SATA_CD01#5&2edf08dd&0&010000#{53f5630d-b6bf-11d0-94f2-00a0c91efb8b}",
+        "\\??\\Volume{629458e4-0000-0000-0000-010000000000} MBR 629458e4 offset 65536",
+        "\\DosDevices\\C: MBR df4546ae offset 525336576",
+        "\\DosDevices\\D: device \\??\\SCSI#CdRom&Ven_NECVMWar&Prod_VMware_SATA_CD01#5&2edf08dd&0&010000#{53f5630d-b6bf-11d0-94f2-00a0c91efb8b}",
+        "\\DosDevices\\E: MBR df4546ae offset 1048576",
+        "\\DosDevices\\F: MBR 002b1be5 offset 1048576",
+    ]
+
+    @Test("real Windows 10 hive on an NTFS disk laid out as Windows knew it: exit 0 with the VM's UUID as LastConfig, exit 1 naming both UUIDs otherwise; USB, Hyper-V and VMware instances never fail")
+    func realWindows10() throws {
+        let hive = try WindowsImage.realHive("SYSTEM-win10-hyperv-vmware", into: box.dir)
+        let vm = box.name("w10")
+        let image = "\(vm)-system.qcow2"
+        try box.disk(image, size: "600M")
+        // The VMware disk the hive's C: and E: live on: MBR signature df4546ae, partitions at
+        // byte 1048576 (sector 2048, E:) and 525336576 (sector 1026048, C:, the Windows tree).
+        try WindowsImage.buildFromRealHive("\(box.dir)/\(image)", hive: hive, signature: 0xDF45_46AE,
+                                           partitions: [(2048, 1_026_047), (1_026_048, 1_228_799)], systemPartition: 2)
+        let launched = try box.vmserial("launch", try box.spec(vm, disks: [.init(name: "system", bus: "sata", file: image)],
+                                                                 extra: ["uuid": Self.win10LastConfig.uppercased()]), "--no-start")
+        try #require(launched.status == 0, "\(launched.all)")
+
+        let r = try box.vmserial("inspect", "--domain", vm, "--json")
+        #expect(r.status == 0, "the VM's UUID is LastConfig and nothing it caused disagrees: \(r.all)")
+        let out = try box.json(r)
+        let rows = Dictionary(findings(out).map { ($0.what, $0) }, uniquingKeysWith: { a, _ in a })
+        #expect(rows.values.filter { !$0.ok }.isEmpty, "\(rows.values.filter { !$0.ok })")
+        #expect(rows["machine uuid (HardwareConfig LastConfig)"].map { $0.ok && !$0.info && $0.seen == Self.win10LastConfig } == true)
+        #expect(rows["smbios table"]?.seen == "(not kept offline)")
+        // 11 disk instances under Enum\SCSI and Enum\USBSTOR with the disk class GUID (hivexregedit), none QEMU's.
+        #expect(rows["disk instances"]?.seen == "0 from the VM's buses, 11 from other hardware")
+        #expect(rows["disk instance USBSTOR\\Disk&Ven_SanDisk&Prod_Cruzer&Rev_1.20\\200608767007B7C08A6A&0"]?.info == true)
+        #expect(rows["MountedDevices \\DosDevices\\C:"].map { $0.ok && !$0.info && $0.detail == "disk system (sata sda) partition 2 at byte 525336576" } == true)
+        #expect(rows["MountedDevices \\DosDevices\\E:"].map { $0.ok && !$0.info } == true)
+        #expect(rows["MountedDevices \\DosDevices\\F:"]?.info == true)
+        #expect(rows["disk system"]?.seen == "MBR df4546ae", "libguestfs reads back the signature the test wrote")
+        #expect(out.disk("system")?["partitionTable"].flatMap { ($0 as? [String: Any])?["mbrSignature"] as? String } == "df4546ae")
+        let s = try summary(out)
+        #expect(s["machineLastConfig"] as? String == Self.win10LastConfig)
+        #expect(s["diskInstances"] as? [String] == [])
+        #expect((s["otherDiskInstances"] as? [String])?.count == 11)
+        #expect(s["mountedDevices"] as? [String] == Self.win10Mounted.sorted())
+        #expect(s["sanPolicy"] as? String == "OnlineAll")
+
+        // The same disk under a VM with its own UUID: Windows will take it for new hardware.
+        let other = box.name("w10b")
+        let copy = "\(other)-system.qcow2"
+        try FileManager.default.copyItem(atPath: "\(box.dir)/\(image)", toPath: "\(box.dir)/\(copy)")
+        let launched2 = try box.vmserial("launch", try box.spec(other, disks: [.init(name: "system", bus: "virtio", file: copy)]), "--no-start")
+        try #require(launched2.status == 0, "\(launched2.all)")
+        let uuid = try serials(other).uuid.lowercased()
+        #expect(uuid != Self.win10LastConfig)
+        let t = try box.vmserial("inspect", "--domain", other)
+        #expect(t.status == 1, "\(t.all)")
+        let fail = t.stdout.split(separator: "\n").filter { $0.hasPrefix("FAIL ") }
+        #expect(fail.count == 1, "only the machine UUID fails: \(fail)")
+        #expect(fail.first.map { $0.contains(Self.win10LastConfig) && $0.contains(uuid) } == true, "both UUIDs named: \(t.stdout)")
+    }
+
+    @Test("real Windows 7 hive: no HardwareConfig, so the UUID is not judged (said so); C: on the current disk; exit 0")
+    func realWindows7() throws {
+        let hive = try WindowsImage.realHive("SYSTEM-win7-vmware", into: box.dir)
+        let vm = box.name("w7")
+        let image = "\(vm)-system.qcow2"
+        try box.disk(image, size: "600M")
+        // MountedDevices' \DosDevices\C: = 3e,a0,be,5c,00,00,10,00,00,00,00,00 (hivexregedit):
+        // signature 5cbea03e, partition at byte 1048576.
+        try WindowsImage.buildFromRealHive("\(box.dir)/\(image)", hive: hive, signature: 0x5CBE_A03E,
+                                           partitions: [(2048, 1_228_799)], systemPartition: 1)
+        let launched = try box.vmserial("launch", try box.spec(vm, disks: [.init(name: "system", bus: "sata", file: image)]), "--no-start")
+        try #require(launched.status == 0, "\(launched.all)")
+        let r = try box.vmserial("inspect", "--domain", vm, "--json")
+        #expect(r.status == 0, "\(r.all)")
+        let out = try box.json(r)
+        let rows = Dictionary(findings(out).map { ($0.what, $0) }, uniquingKeysWith: { a, _ in a })
+        let machine = try #require(rows["machine uuid (HardwareConfig)"])
+        #expect(machine.info && machine.seen == "(not recorded)" && machine.detail.contains("cannot be judged"))
+        #expect(rows["disk instances"]?.seen == "0 from the VM's buses, 3 from other hardware")
+        #expect(rows["MountedDevices \\DosDevices\\C:"].map { $0.ok && !$0.info } == true)
+        let s = try summary(out)
+        #expect(s["machineLastConfig"] == nil)
+        #expect((s["mountedDevices"] as? [String])?.count == 11)
+        #expect((s["mountedDevices"] as? [String])?.contains("\\DosDevices\\C: MBR 5cbea03e offset 1048576") == true)
+    }
+
+    /// sfdisk (util-linux's fdisk package) writes the tables, with the signature and GUIDs the
+    /// test chooses; libguestfs reads them back through `PartitionTable.read`, as inspect does.
+    @Test("partition tables read through libguestfs: the MBR signature, GPT disk and partition GUIDs and offsets sfdisk wrote",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/sbin/sfdisk"), "needs sfdisk (Debian's fdisk)"))
+    func partitionTables() throws {
+        let mbr = "\(box.dir)/mbr.img", gpt = "\(box.dir)/gpt.img", blank = "\(box.dir)/blank.img"
+        for img in [mbr, gpt, blank] { try box.disk((img as NSString).lastPathComponent, format: "raw", size: "32M") }
+        let script: [(String, String)] = [
+            (mbr, "label: dos\nlabel-id: 0xdf4546ae\nstart=2048, size=20480, type=7\nstart=22528, type=7\n"),
+            (gpt, "label: gpt\nlabel-id: 105B8CA0-63EE-11EA-833A-00155DB3981D\n"
+                + "start=2048, size=20480, uuid=105B8CA1-63EE-11EA-833A-00155DB3981D\n"
+                + "start=22528, size=20480, uuid=5B37BA1C-C325-4CF3-8BD0-570885BA640D\n"),
+        ]
+        for (img, table) in script {
+            let r = try run("/bin/sh", ["-c", "printf '\(table)' | /sbin/sfdisk -q \"$0\"", img])
+            try #require(r.status == 0, "sfdisk \(img): \(r.all)")
+        }
+        let g = try Guestfs(options: WindowsImage.options)
+        defer { g.close() }
+        for img in [mbr, gpt, blank] { try g.addDrive(img, format: "raw", readonly: true) }
+        try g.launch()
+        let tables = try GuestInspector.partitionTables(g)
+        try g.shutdown()
+        #expect(tables[0] == PartitionTable(style: "mbr", mbrSignature: "df4546ae",
+                                            partitions: [.init(offset: 2048 * 512, number: 1), .init(offset: 22528 * 512, number: 2)]))
+        #expect(tables[1] == PartitionTable(style: "gpt", gptDiskGUID: "105b8ca0-63ee-11ea-833a-00155db3981d", partitions: [
+            .init(offset: 2048 * 512, gptGUID: "105b8ca1-63ee-11ea-833a-00155db3981d", number: 1),
+            .init(offset: 22528 * 512, gptGUID: "5b37ba1c-c325-4cf3-8bd0-570885ba640d", number: 2),
+        ]))
+        #expect(tables[2] == PartitionTable(style: "none"), "a blank disk has no partition table, and that is not an error")
+        // What Windows' MountedDevices would name on them.
+        #expect(tables[0]?.partition(for: MountedDevice(name: "\\DosDevices\\C:", data: MountedDevice.mbrValue(signature: 0xDF45_46AE, offset: 22528 * 512)))?.number == 2)
+        let gptLetter = MountedDevice(name: "\\DosDevices\\D:", data: try #require(MountedDevice.gptValue(partitionGUID: "5b37ba1c-c325-4cf3-8bd0-570885ba640d")))
+        #expect(tables[1]?.partition(for: gptLetter)?.number == 2)
     }
 
     @Test("no such domain, no registry entry, no registry: exit 2 with the fix")

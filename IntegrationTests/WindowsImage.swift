@@ -61,10 +61,12 @@ enum WindowsImage {
         ])
     }
 
-    /// A SYSTEM hive: control set 1, the SMBIOS table (type 1 with this serial and UUID), the
+    /// A SYSTEM hive: control set 1, the SMBIOS table (type 1 with this serial and UUID),
+    /// `HardwareConfig` with `lastConfig` (as Windows 10 writes it: braces, upper case), the
     /// given disk instances under Enum and MountedDevices. Instances are (enumerator, device ID,
     /// instance ID, values).
-    static func system(smbiosSerial: String?, uuid: String, instances: [(String, String, String, [RegistryValue])]) -> RegistryKey {
+    static func system(smbiosSerial: String?, uuid: String, lastConfig: String? = nil,
+                       instances: [(String, String, String, [RegistryValue])]) -> RegistryKey {
         let info = SystemInformation(manufacturer: "QEMU", productName: "Standard PC (i440FX + PIIX, 1996)", version: "pc-i440fx-7.2",
                                      serialNumber: smbiosSerial, uuid: uuid)
         let table = SMBIOSTable(majorVersion: 2, minorVersion: 8, structures: [info.structure(), .endOfTable(handle: 0x7F00)])
@@ -82,7 +84,11 @@ enum WindowsImage {
             RegistryKey("MountedDevices", values: [
                 .binary("\\DosDevices\\C:", MountedDevice.mbrValue(signature: 0x5653_4552, offset: 1_048_576)),
             ]),
-        ])
+        ] + (lastConfig.map { last in
+            [RegistryKey("HardwareConfig", values: [.string("LastConfig", "{\(last.uppercased())}")], subkeys: [
+                RegistryKey("{\(last.uppercased())}", values: [.string("SystemManufacturer", "QEMU"), .string("BIOSVendor", "SeaBIOS")]),
+            ])]
+        } ?? []))
     }
 
     /// A disk instance as Windows' storport disk class writes it.
@@ -110,6 +116,45 @@ enum WindowsImage {
             try g.hivexCommit()
             try g.hivexClose()
         }
+        try g.umountAll()
+        try g.shutdown()
+    }
+
+    /// A real SYSTEM hive (an xz file of Tests/InspectionTests/Fixtures/windows-hives),
+    /// decompressed into `directory`; returns the hive's path.
+    static func realHive(_ name: String, into directory: String) throws -> String {
+        let xz = "\(packageRoot)/Tests/InspectionTests/Fixtures/windows-hives/\(name).xz"
+        let out = "\(directory)/\(name)"
+        let r = try run("/bin/sh", ["-c", "xz --decompress --stdout \"$0\" > \"$1\"", xz, out])
+        try #require(r.status == 0, "xz -dc \(xz): \(r.stderr)")
+        return out
+    }
+
+    /// Makes the image at `path` (an existing qcow2 of at least 600 MiB virtual size) a Windows
+    /// disk laid out as the disk a real hive describes: an MBR whose disk signature is
+    /// `signature` (written at byte 440 after parted made the table: parted picks a random one),
+    /// partitions at the given sectors (inclusive), the Windows tree with the real SYSTEM hive
+    /// `hive` on partition `systemPartition` (NTFS). One appliance.
+    static func buildFromRealHive(_ path: String, hive: String, signature: UInt32, partitions: [(start: Int64, end: Int64)],
+                                  systemPartition: Int) throws {
+        let g = try Guestfs(options: options)
+        defer { g.close() }
+        try g.addDrive(path, format: "qcow2", readonly: false)
+        try g.launch()
+        try g.partInit("/dev/sda", partType: "mbr")
+        for p in partitions { try g.partAdd("/dev/sda", start: p.start, end: p.end) }
+        try g.pwriteDevice("/dev/sda", (0..<4).map { UInt8(signature >> (8 * UInt32($0)) & 0xff) }, offset: 440)
+        let root = "/dev/sda\(systemPartition)"
+        try g.mkfs("ntfs", root)
+        try g.mount(root, at: "/")
+        try g.mkdirP("/Windows/System32/config")
+        try g.write("/Windows/System32/cmd.exe", cmdExe)
+        try g.upload(local: hive, remote: systemHive)
+        try g.write(softwareHive, RegistryHiveFile.empty(fileName: "\\SystemRoot\\System32\\Config\\SOFTWARE"))
+        try g.hivexOpen(softwareHive, write: true)
+        try g.hivexMerge(software)
+        try g.hivexCommit()
+        try g.hivexClose()
         try g.umountAll()
         try g.shutdown()
     }

@@ -78,6 +78,13 @@ public enum GuestInspector {
         return out
     }
 
+    /// The partition table of each device of a launched handle, in the order the disks were
+    /// added; nil where it could not be read (the reason is not needed: such a disk is simply
+    /// not matched with what Windows recorded).
+    public static func partitionTables(_ g: Guestfs) throws -> [PartitionTable?] {
+        try g.listDevices().map { try? PartitionTable.read(g, device: $0) }
+    }
+
     /// libguestfs 1.48's Windows inspection maps each MBR entry of MountedDevices by running
     /// parted on every disk (daemon/inspect_fs_windows.ml, map_registry_disk_blob_mbr), and
     /// only "not found" is caught there: one disk without a partition table (a blank data disk)

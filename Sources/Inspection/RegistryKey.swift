@@ -127,7 +127,12 @@ public protocol HiveReading {
 extension HiveReading {
     /// The key at `path` below the root, or nil when a part is missing.
     public func node(_ path: [String]) throws -> Int64? {
-        var node = try root()
+        try node(try root(), path)
+    }
+
+    /// The key at `path` below `start`, or nil when a part is missing.
+    public func node(_ start: Int64, _ path: [String]) throws -> Int64? {
+        var node = start
         for name in path {
             guard let next = try child(node, name) else { return nil }
             node = next

@@ -1,28 +1,158 @@
 import Guestfs
 
 /// What a Windows installation has recorded in its SYSTEM hive about the machine and its
-/// disks: the SMBIOS table it last saw, the disk device instances Plug and Play created, and
-/// the volumes MountedDevices maps to drive letters.
+/// disks: the hardware configurations it booted on (`HardwareConfig`), the SMBIOS table where
+/// a hive keeps one, the disk device instances Plug and Play created with what the partition
+/// manager keeps for each, the volumes, the SAN policy, and the volumes MountedDevices maps to
+/// drive letters.
 public struct WindowsRecord: Sendable, Equatable, Codable {
     /// The control set Windows boots with (`ControlSet001`), from `Select\Current`.
     public var controlSet: String?
-    /// `Services\mssmbios\Data\SMBiosData` decoded; nil when the value is absent.
+    /// `HKLM\SYSTEM\HardwareConfig` (Windows 10 and later); nil when the hive has none.
+    public var hardwareConfig: HardwareConfig?
+    /// `Services\mssmbios\Data\SMBiosData` decoded; nil when the value is absent, which is the
+    /// rule on real hives: Windows writes it at boot and does not keep it in the hive file.
     public var smbios: SMBIOSView?
     /// Why SMBiosData could not be decoded, if it could not.
     public var smbiosError: String?
+    /// `Services\partmgr\Parameters\SanPolicy`; nil when absent (Windows then applies its
+    /// edition's default).
+    public var sanPolicy: UInt32?
     public var diskInstances: [DiskInstance]
+    /// `Enum\STORAGE\Volume\{DiskId}#offset`: the partition volumes Plug and Play created.
+    public var volumes: [StorageVolume]
     public var mountedDevices: [MountedDevice]
     /// Things that were missing or unreadable (no Select key, no Enum), one sentence each.
     public var notes: [String]
 
-    public init(controlSet: String? = nil, smbios: SMBIOSView? = nil, smbiosError: String? = nil,
-                diskInstances: [DiskInstance] = [], mountedDevices: [MountedDevice] = [], notes: [String] = []) {
+    public init(controlSet: String? = nil, hardwareConfig: HardwareConfig? = nil, smbios: SMBIOSView? = nil, smbiosError: String? = nil,
+                sanPolicy: UInt32? = nil, diskInstances: [DiskInstance] = [], volumes: [StorageVolume] = [],
+                mountedDevices: [MountedDevice] = [], notes: [String] = []) {
         self.controlSet = controlSet
+        self.hardwareConfig = hardwareConfig
         self.smbios = smbios
         self.smbiosError = smbiosError
+        self.sanPolicy = sanPolicy
         self.diskInstances = diskInstances
+        self.volumes = volumes
         self.mountedDevices = mountedDevices
         self.notes = notes
+    }
+
+    /// `SanPolicy`'s name: its values are VDS_SAN_POLICY's (vds.h): 1 OnlineAll, 2 OfflineShared,
+    /// 3 OfflineAll, 4 OfflineInternal.
+    public static func sanPolicyName(_ v: UInt32) -> String {
+        switch v {
+        case 1: "OnlineAll"
+        case 2: "OfflineShared"
+        case 3: "OfflineAll"
+        case 4: "OfflineInternal"
+        default: "unknown (\(v))"
+        }
+    }
+}
+
+/// `HKLM\SYSTEM\HardwareConfig`: Windows 10 and later keep one subkey per hardware
+/// configuration the installation has booted on, named by the machine's SMBIOS UUID in the form
+/// `Win32_ComputerSystemProduct.UUID` shows (`{25194d56-caef-8737-5c44-50fe82f3ffde}`), and
+/// `LastConfig` naming the one it booted on last.
+public struct HardwareConfig: Sendable, Equatable, Codable {
+    /// `LastConfig`, lower case, without braces.
+    public var lastConfig: String?
+    /// One per subkey, sorted by UUID.
+    public var machines: [Machine]
+
+    public struct Machine: Sendable, Equatable, Codable {
+        /// The subkey's name, lower case, without braces.
+        public var uuid: String
+        public var systemManufacturer: String?
+        public var systemProductName: String?
+        public var biosVendor: String?
+        public var biosVersion: String?
+        public var biosReleaseDate: String?
+        /// How many `ComputerIds` (the hardware IDs Windows derives from SMBIOS) it recorded.
+        public var computerIds: Int
+
+        public init(uuid: String, systemManufacturer: String? = nil, systemProductName: String? = nil, biosVendor: String? = nil,
+                    biosVersion: String? = nil, biosReleaseDate: String? = nil, computerIds: Int = 0) {
+            self.uuid = uuid
+            self.systemManufacturer = systemManufacturer
+            self.systemProductName = systemProductName
+            self.biosVendor = biosVendor
+            self.biosVersion = biosVersion
+            self.biosReleaseDate = biosReleaseDate
+            self.computerIds = computerIds
+        }
+
+        /// "VMware, Inc. VMware Virtual Platform, BIOS Phoenix Technologies LTD 6.00 07/29/2019".
+        public var summary: String {
+            let system = [systemManufacturer, systemProductName].compactMap { $0 }.joined(separator: " ")
+            let bios = [biosVendor, biosVersion, biosReleaseDate].compactMap { $0 }.joined(separator: " ")
+            return [system.isEmpty ? nil : system, bios.isEmpty ? nil : "BIOS \(bios)"].compactMap { $0 }.joined(separator: ", ")
+        }
+    }
+
+    public init(lastConfig: String?, machines: [Machine]) {
+        self.lastConfig = lastConfig
+        self.machines = machines
+    }
+
+    /// `{25194D56-CAEF-…}` → `25194d56-caef-…`: how UUIDs are compared here.
+    public static func normalize(_ uuid: String) -> String {
+        var s = Substring(uuid.trimmingSpaces)
+        if s.hasPrefix("{") { s = s.dropFirst() }
+        if s.hasSuffix("}") { s = s.dropLast() }
+        return s.lowercased()
+    }
+}
+
+/// `Enum\STORAGE\Volume\{DiskId}#<offset>`: a partition volume, named by the partition
+/// manager's DiskId of its disk and the partition's byte offset (hex).
+public struct StorageVolume: Sendable, Equatable, Codable {
+    /// The DiskId, lower case with braces, as in `Partmgr\DiskId`.
+    public var diskId: String
+    public var offset: UInt64
+
+    public init(diskId: String, offset: UInt64) {
+        self.diskId = diskId
+        self.offset = offset
+    }
+
+    /// Parses `{5aae765e-77cb-11e9-bcf1-784f439fa657}#0000000008100000`; nil for other forms
+    /// (`_??_USBSTOR#…`: a volume on a device without a partition table).
+    public init?(instanceID: String) {
+        let parts = instanceID.split(separator: "#")
+        guard parts.count == 2, parts[0].hasPrefix("{"), parts[0].hasSuffix("}"), parts[0].count == 38,
+              let offset = UInt64(parts[1], radix: 16) else { return nil }
+        diskId = parts[0].lowercased()
+        self.offset = offset
+    }
+}
+
+/// What the partition manager keeps for a disk instance under `Device Parameters\Partmgr`.
+public struct PartmgrRecord: Sendable, Equatable, Codable {
+    /// `DiskId`: the partition manager's own ID of the disk (not the GPT disk GUID), lower case
+    /// with braces; `Enum\STORAGE\Volume` names the disk's volumes by it.
+    public var diskId: String?
+    /// `Attributes`: the disk attributes (winioctl.h DISK_ATTRIBUTE_OFFLINE 0x1,
+    /// DISK_ATTRIBUTE_READ_ONLY 0x2) Windows applies when this instance arrives.
+    public var attributes: UInt32?
+    /// `PartitionTableCache` decoded: the disk's signature or GUID as Windows last saw it.
+    public var layout: PartitionTable?
+
+    public init(diskId: String? = nil, attributes: UInt32? = nil, layout: PartitionTable? = nil) {
+        self.diskId = diskId
+        self.attributes = attributes
+        self.layout = layout
+    }
+
+    public var offline: Bool { (attributes ?? 0) & 0x1 != 0 }
+    public var readOnly: Bool { (attributes ?? 0) & 0x2 != 0 }
+
+    /// "online, read-write" / "offline, read-only".
+    public var state: String {
+        guard attributes != nil else { return "no Attributes value" }
+        return "\(offline ? "offline" : "online"), \(readOnly ? "read-only" : "read-write")"
     }
 }
 
@@ -64,14 +194,21 @@ public struct DiskInstance: Sendable, Equatable, Codable {
     public var serial: String?
     /// Where `serial` came from: "SerialNumber value", "Device Parameters\SerialNumber value", "instance ID".
     public var serialSource: String?
-    /// The bus the device ID suggests (virtio, scsi, sata, nvme), when it is one QEMU presents.
+    /// The VM bus (virtio, scsi, sata, nvme) whose QEMU device presents exactly this device ID
+    /// to Windows; nil when none of them can have produced it (a USB stick, a physical disk,
+    /// another hypervisor's disk). Only instances with a bus hint are judged.
     public var busHint: String?
+    /// The Windows driver through which that QEMU device shows this device ID (viostor, …).
+    public var driver: String?
+    /// `Device Parameters\Partmgr`, when the partition manager has seen the disk.
+    public var partmgr: PartmgrRecord?
 
     /// `SCSI\Disk&Ven_Red_Hat&Prod_VirtIO\VS0ABC&0`.
     public var path: String { "\(enumerator)\\\(deviceID)\\\(instanceID)" }
 
     public init(enumerator: String, deviceID: String, instanceID: String, hardwareIDs: [String] = [], friendlyName: String? = nil,
-                serial: String? = nil, serialSource: String? = nil, busHint: String? = nil) {
+                serial: String? = nil, serialSource: String? = nil, busHint: String? = nil, driver: String? = nil,
+                partmgr: PartmgrRecord? = nil) {
         self.enumerator = enumerator
         self.deviceID = deviceID
         self.instanceID = instanceID
@@ -79,8 +216,15 @@ public struct DiskInstance: Sendable, Equatable, Codable {
         self.friendlyName = friendlyName
         self.serial = serial
         self.serialSource = serialSource
-        self.busHint = busHint
+        // The device ID decides; an explicit bus only stands in for IDs outside the table.
+        let model = Self.qemuModel(deviceID: deviceID, enumerator: enumerator)
+        self.busHint = model?.bus ?? busHint
+        self.driver = model?.driver ?? driver
+        self.partmgr = partmgr
     }
+
+    /// True when one of the VM's own disks can have produced this instance.
+    public var fromVMBus: Bool { busHint != nil }
 
     /// True for Plug and Play's location-based instance IDs: at least three `&`-separated parts,
     /// the first a small hex depth, the second a hex hash.
@@ -116,14 +260,50 @@ public struct DiskInstance: Sendable, Equatable, Codable {
         return s.uppercased()
     }
 
-    /// QEMU's device models as Windows names their disks.
+    /// A device ID one of QEMU's disk models presents to Windows, through the driver Windows
+    /// binds to it. Windows builds a SCSI device ID as `Disk&Ven_<INQUIRY vendor>&Prod_<INQUIRY
+    /// product>` (trimmed, spaces as `_`); the IDE enumerator uses the ATA model as is.
+    public struct QEMUModel: Sendable, Equatable {
+        public var enumerator: String
+        /// Lower case; SCSI: the whole device ID, IDE: its start (the revision follows).
+        public var deviceID: String
+        public var bus: String
+        public var driver: String
+    }
+
+    /// Every device ID the VM's disks can present (README "What each bus presents to Windows"
+    /// gives the sources):
+    /// - virtio-blk, viostor: INQUIRY vendor "Red Hat ", product "VirtIO"
+    ///   (kvm-guest-drivers-windows viostor/virtio_stor.c);
+    /// - virtio-scsi, vioscsi: the INQUIRY of QEMU's scsi-hd, vendor "QEMU", product
+    ///   "QEMU HARDDISK" (QEMU hw/scsi/scsi-disk.c);
+    /// - SATA (ich9-ahci), storahci: the ATA model "QEMU HARDDISK" (QEMU hw/ide/core.c) split
+    ///   at the last space in its first 8 characters, vendor "QEMU", product "HARDDISK"
+    ///   (storahci's AtaGenerateInquiryData); an ATA miniport that leaves the vendor empty gives
+    ///   `Ven_&Prod_QEMU_HARDDISK`; ataport drivers (msahci, atapi: Windows 7) enumerate IDE;
+    /// - NVMe, stornvme: vendor "NVMe", product the model's first 16 characters (NVM Express
+    ///   SCSI Translation Reference, standard INQUIRY), QEMU's model "QEMU NVMe Ctrl"
+    ///   (hw/nvme/ctrl.c).
+    public static let qemuModels: [QEMUModel] = [
+        QEMUModel(enumerator: "SCSI", deviceID: "disk&ven_red_hat&prod_virtio", bus: "virtio", driver: "viostor"),
+        QEMUModel(enumerator: "SCSI", deviceID: "disk&ven_qemu&prod_qemu_harddisk", bus: "scsi", driver: "vioscsi"),
+        QEMUModel(enumerator: "SCSI", deviceID: "disk&ven_qemu&prod_harddisk", bus: "sata", driver: "storahci"),
+        QEMUModel(enumerator: "SCSI", deviceID: "disk&ven_&prod_qemu_harddisk", bus: "sata", driver: "an ATA miniport"),
+        QEMUModel(enumerator: "IDE", deviceID: "diskqemu_harddisk", bus: "sata", driver: "ataport (msahci, atapi)"),
+        QEMUModel(enumerator: "SCSI", deviceID: "disk&ven_nvme&prod_qemu_nvme_ctrl", bus: "nvme", driver: "stornvme"),
+    ]
+
+    /// The QEMU model that presents `deviceID` under `enumerator`, if any.
+    public static func qemuModel(deviceID: String, enumerator: String) -> QEMUModel? {
+        let d = deviceID.lowercased(), e = enumerator.uppercased()
+        return qemuModels.first { m in
+            m.enumerator == e && (e == "IDE" ? d.hasPrefix(m.deviceID) : d == m.deviceID)
+        }
+    }
+
+    /// The VM bus whose QEMU device presents this device ID; nil for everything else.
     static func busHint(deviceID: String, enumerator: String) -> String? {
-        let d = deviceID.lowercased()
-        if d.contains("prod_virtio") { return "virtio" }
-        if d.contains("ven_qemu&prod_qemu_harddisk") { return "scsi" }
-        if d.contains("nvme") { return "nvme" }
-        if d.contains("qemu_harddisk") { return "sata" }  // ATA through storahci (SCSI\Disk&Ven_&Prod_QEMU_HARDDISK) or IDE
-        return nil
+        qemuModel(deviceID: deviceID, enumerator: enumerator)?.bus
     }
 }
 
@@ -231,8 +411,13 @@ public enum WindowsSystemHive {
             } else {
                 try readSMBIOS(hive, controlSet: cs, into: &record)
                 record.diskInstances = try diskInstances(hive, controlSet: cs)
+                record.volumes = try volumes(hive, controlSet: cs)
+                if let p = try hive.node([cs, "Services", "partmgr", "Parameters"]) {
+                    record.sanPolicy = try hive.value(p, "SanPolicy")?.dword
+                }
             }
         }
+        record.hardwareConfig = try hardwareConfig(hive)
         if let md = try hive.node(["MountedDevices"]) {
             record.mountedDevices = try hive.values(md).filter { $0.type == RegistryType.binary }
                 .map { MountedDevice(name: $0.name, data: $0.data) }
@@ -244,7 +429,7 @@ public enum WindowsSystemHive {
     static func readSMBIOS(_ hive: some HiveReading, controlSet cs: String, into record: inout WindowsRecord) throws {
         guard let data = try hive.node([cs, "Services", "mssmbios", "Data"]),
               let blob = try hive.value(data, "SMBiosData") else {
-            record.notes.append("no \(cs)\\Services\\mssmbios\\Data\\SMBiosData: Windows has saved no SMBIOS table")
+            // The rule on real hives (IdentityComparison says so): nothing to note here.
             return
         }
         do {
@@ -264,8 +449,16 @@ public enum WindowsSystemHive {
                     guard try isDisk(hive, instance, deviceID: deviceID) else { continue }
                     var d = DiskInstance(enumerator: enumerator, deviceID: deviceID, instanceID: instanceID)
                     d.hardwareIDs = try hive.value(instance, "HardwareID")?.strings ?? []
-                    d.friendlyName = try hive.value(instance, "FriendlyName")?.string
-                    d.busHint = DiskInstance.busHint(deviceID: deviceID, enumerator: enumerator)
+                    d.friendlyName = try hive.value(instance, "FriendlyName")?.string.map(displayString)
+                    if let model = DiskInstance.qemuModel(deviceID: deviceID, enumerator: enumerator) {
+                        d.busHint = model.bus
+                        d.driver = model.driver
+                    }
+                    if let pm = try hive.node(instance, ["Device Parameters", "Partmgr"]) {
+                        d.partmgr = PartmgrRecord(diskId: try hive.value(pm, "DiskId")?.string?.lowercased(),
+                                                  attributes: try hive.value(pm, "Attributes")?.dword,
+                                                  layout: try hive.value(pm, "PartitionTableCache").flatMap { PartitionTable(partitionTableCache: $0.data) })
+                    }
                     if let s = try hive.value(instance, "SerialNumber")?.string, !DiskInstance.normalize(s).isEmpty {
                         d.serial = DiskInstance.normalize(s)
                         d.serialSource = "SerialNumber value"
@@ -282,6 +475,36 @@ public enum WindowsSystemHive {
             }
         }
         return out
+    }
+
+    /// `@disk.inf,%VHD_Generic_FriendlyName%;Microsoft Virtual Disk` (an indirect string, the
+    /// form real hives keep): the text after the last `;`.
+    static func displayString(_ s: String) -> String {
+        guard s.hasPrefix("@"), let semi = s.lastIndex(of: ";") else { return s }
+        return String(s[s.index(after: semi)...])
+    }
+
+    static func volumes(_ hive: some HiveReading, controlSet cs: String) throws -> [StorageVolume] {
+        guard let v = try hive.node([cs, "Enum", "STORAGE", "Volume"]) else { return [] }
+        return try hive.children(v).compactMap { StorageVolume(instanceID: $0.name) }
+            .sorted { ($0.diskId, $0.offset) < ($1.diskId, $1.offset) }
+    }
+
+    static func hardwareConfig(_ hive: some HiveReading) throws -> HardwareConfig? {
+        guard let hc = try hive.node(["HardwareConfig"]) else { return nil }
+        let last = try hive.value(hc, "LastConfig")?.string.map(HardwareConfig.normalize)
+        var machines: [HardwareConfig.Machine] = []
+        for (name, node) in try hive.children(hc) {
+            let uuid = HardwareConfig.normalize(name)
+            // Subkeys are the UUIDs; anything else is not a hardware configuration.
+            guard uuid.count == 36, uuid.filter({ $0 == "-" }).count == 4 else { continue }
+            let str: (String) throws -> String? = { try hive.value(node, $0)?.string.map(\.trimmingSpaces) }
+            machines.append(HardwareConfig.Machine(
+                uuid: uuid, systemManufacturer: try str("SystemManufacturer"), systemProductName: try str("SystemProductName"),
+                biosVendor: try str("BIOSVendor"), biosVersion: try str("BIOSVersion"), biosReleaseDate: try str("BIOSReleaseDate"),
+                computerIds: try hive.child(node, "ComputerIds").map { try hive.values($0).count } ?? 0))
+        }
+        return HardwareConfig(lastConfig: last, machines: machines.sorted { $0.uuid < $1.uuid })
     }
 
     /// A disk drive: class GUID or class name says so; with neither, a device ID starting "Disk".

@@ -53,12 +53,15 @@ public struct DomainInspector {
         let all = drives.map { (path: $0.path, format: $0.format, readonly: true) }
         var records: [SystemRecord]
         var retry: [Int]?
+        // Index i: domain disk i (the same order as `all`).
+        var tables: [PartitionTable?] = Array(repeating: nil, count: all.count)
         do {
             let session = try GuestSession(domain: name, drives: all, writable: false, forceTCG: forceTCG, progress: progress)
             defer { session.close() }
             progress("inspecting the disks of \(name)")
             do {
                 records = try GuestInspector.inspect(session.handle)
+                tables = try GuestInspector.partitionTables(session.handle)
             } catch let e as GuestfsError where GuestInspector.isUnlabelledDiskFailure(e) {
                 let keep = try session.guestfs {
                     GuestInspector.partitionedDisks(devices: try session.handle.listDevices(), partitions: try session.handle.listPartitions())
@@ -66,6 +69,8 @@ public struct DomainInspector {
                 guard keep.count < all.count, !keep.isEmpty else { throw VMSerialError.failed("libguestfs, on the disks of \(name): \(e)") }
                 records = []
                 retry = keep
+                // Read here, from every disk: the disks left out of the retry have no partition table.
+                tables = try session.guestfs { try GuestInspector.partitionTables(session.handle) }
             } catch let e as GuestfsError {
                 throw VMSerialError.failed("libguestfs, on the disks of \(name): \(e.function): \(e.message)")
             }
@@ -80,8 +85,13 @@ public struct DomainInspector {
             // Back to the domain's disk numbering.
             for i in records.indices { records[i].disk = records[i].disk.map { keep[$0] } }
         }
-        return Self.report(domain: name, running: running, warnings: warnings, disks: disks, records: records,
-                           current: Self.current(from: assignment))
+        var current = Self.current(from: assignment)
+        var reportDisks = disks
+        for (i, table) in tables.enumerated() where i < disks.count {
+            reportDisks[i].partitionTable = table
+            if let j = current.disks.firstIndex(where: { $0.target == disks[i].target }) { current.disks[j].layout = table }
+        }
+        return Self.report(domain: name, running: running, warnings: warnings, disks: reportDisks, records: records, current: current)
     }
 
     /// Puts records and disks together: each system under the disk that holds its root.

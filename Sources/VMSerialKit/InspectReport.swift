@@ -27,8 +27,12 @@ public struct InspectReport: Sendable, Equatable, Codable {
         public var format: String
         /// Roots of the systems found on this disk.
         public var systems: [String]
+        /// The disk's partition table as libguestfs read it (MBR signature, GPT GUIDs); nil when unread.
+        public var partitionTable: PartitionTable?
 
-        public init(name: String, target: String, bus: String?, serial: String?, source: String, format: String, systems: [String]) {
+        public init(name: String, target: String, bus: String?, serial: String?, source: String, format: String, systems: [String],
+                    partitionTable: PartitionTable? = nil) {
+            self.partitionTable = partitionTable
             self.name = name
             self.target = target
             self.bus = bus
@@ -53,6 +57,9 @@ public struct InspectReport: Sendable, Equatable, Codable {
         public var entries: [TableEntry]
         /// Windows: what the SYSTEM hive recorded.
         public var windows: WindowsRecord?
+        /// Windows: the same as plain sorted values (LastConfig, disk instances, MountedDevices),
+        /// for comparing boots; nil for other systems.
+        public var windowsSummary: WindowsSummary?
 
         public init(root: String, disk: String?, type: String, distro: String, productName: String, version: String, hostname: String,
                     findings: [Finding], entries: [TableEntry], windows: WindowsRecord?) {
@@ -66,6 +73,7 @@ public struct InspectReport: Sendable, Equatable, Codable {
             self.findings = findings
             self.entries = entries
             self.windows = windows
+            windowsSummary = windows.map(WindowsSummary.init)
         }
     }
 
@@ -97,6 +105,9 @@ public struct InspectReport: Sendable, Equatable, Codable {
         disks = try c.decode([Disk].self, forKey: .disks)
         systems = try c.decode([System].self, forKey: .systems)
     }
+
+    /// The first Windows system's summary: what the scenario runner turns into `windows.*` facts.
+    public var windows: WindowsSummary? { systems.lazy.compactMap(\.windowsSummary).first }
 
     public func json() -> String { JSONOutput.encode(self) }
 

@@ -127,12 +127,13 @@ struct BootInspectObserver: Observer {
         let linux = r.systems.filter { $0.type == "linux" }
         let fstab = linux.flatMap { IdentityComparison.linux($0.entries, current: current) }.filter { !$0.info }
         v[.fstab] = fstab.isEmpty ? Facts.none : fstab.map { "\($0.what) \($0.seen): \($0.ok ? "resolves" : "does not resolve")" }.sorted().joined(separator: "; ")
-        let windows = r.systems.compactMap(\.windows).first
-        v[.windowsMachine] = windows?.smbios?.uuid.map { $0.lowercased() } ?? Facts.none
-        let disks = windows?.diskInstances.map(\.path).sorted() ?? []
-        v[.windowsDisks] = disks.isEmpty ? Facts.none : disks.joined(separator: ", ")
-        let mounted = windows?.mountedDevices.map { m in "\(m.name)=\(m.diskSignature.map { "MBR \($0)" } ?? m.partitionGUID.map { "GPT \($0)" } ?? m.kind)" }.sorted() ?? []
-        v[.windowsMounted] = mounted.isEmpty ? Facts.none : mounted.joined(separator: ", ")
+        // What Windows recorded, as `inspect` summarises it (WindowsSummary): the machine it last booted on,
+        // the disk instances the VM's buses can have produced, and the drive letters' disks.
+        let w = r.windows
+        func list(_ l: [String]?) -> String { (l ?? []).isEmpty ? Facts.none : l!.joined(separator: "; ") }
+        v[.windowsMachine] = w?.machineLastConfig ?? Facts.none
+        v[.windowsDisks] = list(w?.diskInstances)
+        v[.windowsMounted] = list(w?.mountedDevices)
         return Facts(v)
     }
 }

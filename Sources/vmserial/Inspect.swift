@@ -14,13 +14,18 @@ struct Inspect: ParsableCommand {
                    /dev/disk/by-id names udev builds from serials
                    (virtio-SERIAL, scsi-0QEMU_QEMU_HARDDISK_SERIAL, ...): each must
                    name a current disk on its bus, or it will not be found at boot.
-          Windows  the SYSTEM hive (control set from Select\\Current): the SMBIOS
-                   table Windows last saw (Services\\mssmbios\\Data\\SMBiosData),
-                   whose serial and UUID must be the VM's; the disk instances under
-                   Enum (SCSI, IDE, STORAGE, NVME, USBSTOR) that record a serial
-                   (a SerialNumber value, or an instance ID built from it), each of
-                   which must be a current disk's, else it is the trace of a serial
-                   change; and MountedDevices, listed.
+          Windows  the SYSTEM hive (control set from Select\\Current). Judged, as
+                   only the VM can have caused them: HardwareConfig\\LastConfig
+                   (Windows 10+: the SMBIOS UUID it booted on last) must be the
+                   VM's UUID; disk instances whose device ID one of the VM's buses
+                   presents (viostor, vioscsi, storahci, stornvme) and that record
+                   a serial must be a current disk's; drive letters in
+                   MountedDevices bound to a current disk's signature or GPT GUID
+                   must find their partition, and a letter of a gone VM disk will
+                   move. Listed: earlier hardware configurations, instances of
+                   USB, physical and other hypervisors' disks (history), the SAN
+                   policy, what the partition manager keeps per current disk.
+                   SMBiosData is judged where a hive keeps it (real ones do not).
 
         A running domain is inspected too, with a warning: its disks may be
         mid-write.
