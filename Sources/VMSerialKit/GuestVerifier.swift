@@ -126,7 +126,7 @@ public struct GuestVerifier {
 
         // Torn down before the reporter's removal above (defers run last first): the appliance and
         // the disk servers hold the images.
-        let run = try RunDirectory(label: name)
+        let run = try RunDirectory(label: name, for: connection, domainXML: real.xml())
         defer { run.remove() }
         var kept: GuestSession?     // served disks: the one appliance, waiting through the boots
         var servers: DiskServers?

@@ -69,7 +69,7 @@ public struct ProbeVerifier {
             }
         }
 
-        let run = try RunDirectory(label: name)
+        let run = try RunDirectory(label: name, for: connection, domainXML: try? dom.xmlDesc(inactive: true))
         defer { run.remove() }
         var report = VerifyReport(domain: name)
         var first: ProbeReport?
