@@ -44,6 +44,9 @@ struct VMSerial: ParsableCommand {
     /// ArgumentParser exits 64 on usage errors; vmserial documents 2 for all bad input.
     static func main() {
         Interrupts.shared.install()
+        // No file vmserial creates (copies, caches, logs) is writable by group or others, whatever
+        // umask it was started with; files with secrets (registry, run folders) are narrower still.
+        umask(umask(0o022) | 0o022)
         do {
             var command = try parseLaunchAlone() ?? parseAsRoot()
             try command.run()
