@@ -182,8 +182,7 @@ public struct GuestVerifier {
             }
             if kind == "relaunch" {
                 progress("relaunch: undefining \(name) and launching it again from the registry")
-                try connection.lookupDomain(name: name).undefine()
-                _ = try Launcher(connection: connection, registry: registry).relaunch(vm: name, options: LaunchOptions(start: false))
+                _ = try Launcher(connection: connection, registry: registry).relaunchFromScratch(vm: name)
             }
             real = try DomainDefinition(xml: connection.lookupDomain(name: name).xmlDesc(inactive: true))
             let guest = try Self.derive(from: real, run: run, servers: servers)
