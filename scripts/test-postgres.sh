@@ -9,6 +9,9 @@
 #   scripts/test-postgres.sh url           print its URL
 #   scripts/test-postgres.sh run CMD...    start it, run CMD with VMSERIAL_TEST_POSTGRES set,
 #                                          stop it, exit with CMD's status
+#   scripts/test-postgres.sh private-folder DIR [OWNER]
+#                                          make DIR as start makes its /tmp folder (mode 700,
+#                                          never through a symlink), or refuse it (tests)
 #
 # VMSERIAL_PG_DIR (default .build/pg) and VMSERIAL_PG_PORT (default 55432) move it.
 set -euo pipefail
@@ -38,6 +41,25 @@ as_owner() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# A folder for the cluster under /tmp, where any user can plant a name first: made by mkdir
+# (which never follows a symlink), else used only if it is a real folder (not a link) owned
+# by OWNER with mode 700, as an earlier run left it. Anything else is refused, never adopted.
+private_tmp_folder() {
+  local dir=$1 owner=$2
+  if mkdir -m 700 "$dir" 2>/dev/null; then
+    # -h: change the folder itself, never what a name points to.
+    chown -h "$owner": "$dir"
+    return 0
+  fi
+  # stat without -L describes the name itself (lstat): a symlink shows as one.
+  local seen
+  seen=$(stat -c '%F %U %a' "$dir" 2>/dev/null || echo missing)
+  if [ "$seen" != "directory $owner 700" ]; then
+    say "$dir exists but is not a private folder of $owner (it is: $seen); remove it (or set VMSERIAL_PG_DIR) and run again"
+    exit 1
+  fi
+}
+
 # The postgres user must reach the folder; a checkout under /root (mode 700) is out of its reach.
 choose_folder() {
   mkdir -p "$PGROOT"
@@ -46,8 +68,7 @@ choose_folder() {
     if ! runuser -u postgres -- test -w "$PGROOT"; then
       PGROOT=/tmp/vmserial-pg-$PORT
       say "the postgres user cannot reach the build folder; using $PGROOT"
-      mkdir -p "$PGROOT"
-      chown postgres: "$PGROOT"
+      private_tmp_folder "$PGROOT" postgres
     fi
   fi
 }
@@ -78,6 +99,10 @@ start() {
 stop() {
   [ -n "$(bindir)" ] || return 0
   for dir in "$PGROOT" "/tmp/vmserial-pg-$PORT"; do
+    # A /tmp folder counts only as start made it: someone else's could point pg_ctl at any server.
+    if [ "$dir" = "/tmp/vmserial-pg-$PORT" ] && [ "$(stat -c '%F %U %a' "$dir" 2>/dev/null)" != "directory postgres 700" ]; then
+      continue
+    fi
     if [ -f "$dir/data/PG_VERSION" ] && as_owner "$(bindir)/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
       as_owner "$(bindir)/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
       say "stopped the cluster in $dir"
@@ -89,6 +114,8 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   url) echo "$URL" ;;
+  # For the tests of this script: make (or accept) DIR as start does under /tmp.
+  private-folder) private_tmp_folder "$2" "${3:-$(id -un)}"; echo "$2" ;;
   run)
     shift
     VMSERIAL_TEST_POSTGRES=$(start)
@@ -99,5 +126,5 @@ case "${1:-}" in
     stop
     exit "$status"
     ;;
-  *) echo "usage: $0 start|stop|url|run CMD..." >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|url|run CMD...|private-folder DIR [OWNER]" >&2; exit 2 ;;
 esac

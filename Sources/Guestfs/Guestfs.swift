@@ -450,6 +450,11 @@ public final class Guestfs: @unchecked Sendable {
         try call("guestfs_rm") { guestfs_rm($0, path) }
     }
 
+    /// Removes an empty folder (`guestfs_rmdir`); a folder with anything in it is an error.
+    public func rmdir(_ path: String) throws {
+        try call("guestfs_rmdir") { guestfs_rmdir($0, path) }
+    }
+
     /// Removes a file; a missing file is not an error (`guestfs_rm_f`).
     public func rmF(_ path: String) throws {
         try call("guestfs_rm_f") { guestfs_rm_f($0, path) }

@@ -18,7 +18,7 @@ public struct PostgresLocation: Sendable, Equatable {
 
     public init(url: String) throws {
         guard Self.isURL(url), let c = URLComponents(string: url), let host = c.host, !host.isEmpty else {
-            throw RegistryError.storage("\(url) is not a PostgreSQL URL; write postgres://USER@HOST:PORT/DATABASE")
+            throw RegistryError.badLocation("\(Self.redacted(url)) is not a PostgreSQL URL; write postgres://USER[:PASSWORD]@HOST:PORT/DATABASE, with @, : and / in a user name or password percent-encoded (%40, %3A, %2F), or leave the password out and set PGPASSWORD")
         }
         self.host = host
         port = c.port ?? 5432
@@ -28,8 +28,17 @@ public struct PostgresLocation: Sendable, Equatable {
         database = db.isEmpty ? user : db
         schema = c.queryItems?.first { $0.name == "schema" }?.value.flatMap { $0.isEmpty ? nil : $0 }
         if let schema, !schema.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
-            throw RegistryError.storage("schema \(schema) in \(display): use letters, digits and _ only")
+            throw RegistryError.badLocation("schema \(schema) in \(display): use letters, digits and _ only")
         }
+    }
+
+    /// A URL that may not parse, for messages: everything between `://` and the last `@` (the
+    /// user and password, whatever characters the password holds) is left out.
+    public static func redacted(_ url: String) -> String {
+        guard let scheme = url.range(of: "://"), let at = url.range(of: "@", options: .backwards), at.lowerBound >= scheme.upperBound else {
+            return url
+        }
+        return String(url[..<scheme.upperBound]) + "…@" + String(url[at.upperBound...])
     }
 
     /// The URL without its password, for messages.

@@ -21,13 +21,19 @@ public final class SQLiteRegistry: Registry, @unchecked Sendable {
                 db = try DatabaseQueue(configuration: config)
             } else {
                 let dir = (path as NSString).deletingLastPathComponent
-                if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+                // 0755: the state folder also holds the run folders, which the QEMU that libvirt
+                // starts (another user) must pass through; the registry file itself is private.
+                if !dir.isEmpty && !FileManager.default.fileExists(atPath: dir) {
+                    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
+                                                            attributes: [.posixPermissions: 0o755])
+                }
                 // Processes that open a registry file which does not exist yet race: switching the new
                 // file to WAL needs a lock the others hold ("database is locked"), and one may look
                 // for GRDB's migration table while another creates it. An exclusive lock on the
                 // folder, held only while opening and migrating, puts the openers in a row (it
                 // costs microseconds; an open registry's transactions never take it).
                 opening = Self.lockFolder(dir.isEmpty ? "." : dir)
+                try Self.createPrivately(path)
                 db = try DatabasePool(path: path, configuration: config)
             }
             // Almost every open finds the schema current: look first, on the writer's connection
@@ -57,6 +63,20 @@ public final class SQLiteRegistry: Registry, @unchecked Sendable {
             throw RegistryError.storage("cannot open \(path): \(error)")
         }
         Self.unlock(opening)
+    }
+
+    /// A new registry file is created empty with mode 0600 (an empty file is a valid SQLite
+    /// database), whatever the umask: SQLite gives its -wal and -shm files the database file's
+    /// mode. An existing file keeps the mode its admin chose (0640 with a group, say).
+    static func createPrivately(_ path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        if fd < 0 {
+            if errno == EEXIST { return }
+            throw RegistryError.storage("cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        // The umask may have narrowed 0600 further; it cannot widen it.
+        fchmod(fd, 0o600)
+        close(fd)
     }
 
     /// An exclusive flock(2) on a folder; -1 when the folder cannot be opened (then no lock).

@@ -57,7 +57,7 @@ public struct AccelResolver {
 
     /// Boots the probe kernel in a throw-away KVM domain and waits for its ping.
     func proveKVM(images: HostPaths.ProbeImages) -> Bool {
-        guard let run = try? RunDirectory(label: "kvm-proof") else { return false }
+        guard let run = try? RunDirectory(label: "kvm-proof", for: connection) else { return false }
         defer { run.remove() }
         var os = DomainDefinition.OS(arch: "x86_64", machine: "pc", kernel: images.kernel, initrd: images.initrd,
                                      cmdline: "console=ttyS0 quiet vmserial.mode=ping vmserial.after=poweroff")

@@ -8,7 +8,7 @@ public enum Connect {
     public static func open(_ flag: String?) throws -> Connection {
         let env = ProcessInfo.processInfo.environment
         if let uri = flag ?? env["LIBVIRT_DEFAULT_URI"].flatMap({ $0.isEmpty ? nil : $0 }) {
-            prepareSession(uri)
+            try prepareSession(uri)
             return try wrap(uri) { try Connection(uri: uri) }
         }
         let sockets = ["/run/libvirt/virtqemud-sock", "/run/libvirt/libvirt-sock", "/var/run/libvirt/libvirt-sock"]
@@ -16,19 +16,49 @@ public enum Connect {
            let c = try? Connection(uri: "qemu:///system") {
             return c
         }
-        prepareSession("qemu:///session")
+        try prepareSession("qemu:///session")
         return try wrap("qemu:///session") { try Connection(uri: "qemu:///session") }
     }
 
-    /// qemu:///session needs an XDG_RUNTIME_DIR that exists with mode 0700 (root has none without systemd).
-    static func prepareSession(_ uri: String) {
+    /// qemu:///session needs an XDG_RUNTIME_DIR that exists with mode 0700 (root has none without
+    /// systemd); the private libvirt daemon keeps its sockets there.
+    static func prepareSession(_ uri: String) throws {
         guard uri.hasPrefix("qemu:///session") || uri.hasPrefix("qemu+unix:///session") else { return }
-        let fm = FileManager.default
-        if let d = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"], fm.fileExists(atPath: d) { return }
-        let dir = "/tmp/vmserial-runtime-\(geteuid())"
-        try? fm.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        chmod(dir, 0o700)
-        setenv("XDG_RUNTIME_DIR", dir, 1)
+        if let d = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"], !d.isEmpty, FileManager.default.fileExists(atPath: d) { return }
+        setenv("XDG_RUNTIME_DIR", try runtimeDirectory(in: "/tmp"), 1)
+    }
+
+    /// `<tmp>/vmserial-runtime-<uid>`, made by mkdir(2) with mode 0700, or the one an earlier run
+    /// made: a real folder (not a link), owned by this user, mode 0700. /tmp is everyone's, so
+    /// anything else under that name (a planted symlink, another user's folder, wider
+    /// permissions) is never used nor changed: a fresh folder with an unpredictable name (mkdtemp) is.
+    static func runtimeDirectory(in tmp: String) throws -> String {
+        let dir = "\(tmp)/vmserial-runtime-\(geteuid())"
+        if mkdir(dir, 0o700) != 0, errno != EEXIST {
+            return try freshRuntimeDirectory(in: tmp)
+        }
+        // Checked on the folder itself, never through a link: O_NOFOLLOW fails on a symlink.
+        let fd = Glibc.open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return try freshRuntimeDirectory(in: tmp) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR, st.st_uid == geteuid() else {
+            return try freshRuntimeDirectory(in: tmp)
+        }
+        // Ours: a umask may have left it narrower than 0700 (unusable), never wider.
+        if st.st_mode & 0o777 != 0o700 {
+            guard st.st_mode & 0o077 == 0, fchmod(fd, 0o700) == 0 else { return try freshRuntimeDirectory(in: tmp) }
+        }
+        return dir
+    }
+
+    static func freshRuntimeDirectory(in tmp: String) throws -> String {
+        var template = Array("\(tmp)/vmserial-runtime-\(geteuid()).XXXXXX".utf8CString)
+        guard mkdtemp(&template) != nil else {
+            throw VMSerialError.failed("cannot create a private runtime folder for qemu:///session under \(tmp): \(String(cString: strerror(errno))); set XDG_RUNTIME_DIR to a folder of yours with mode 0700")
+        }
+        // mkdtemp makes it 0700.
+        return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func wrap(_ uri: String, _ body: () throws -> Connection) throws -> Connection {

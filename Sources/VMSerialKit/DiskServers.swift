@@ -25,7 +25,9 @@ public final class DiskServers: @unchecked Sendable {
 
     /// Starts a server for each drive and waits until its socket accepts connections.
     /// Sockets live in `run`, or in a short private folder under /tmp when that path would be
-    /// longer than a Unix socket address allows.
+    /// longer than a Unix socket address allows. Whoever reaches a socket can read and write the
+    /// guest's disk, so each is mode 0660 (0600 when QEMU runs as vmserial's user) with QEMU's
+    /// group (`run.qemu`), in a folder only vmserial and that group can enter.
     public init(drives: [(path: String, format: String, readonly: Bool)], run: RunDirectory) throws {
         guard let tool = Tool.which("qemu-nbd") else {
             throw VMSerialError.failed("qemu-nbd is not installed; run `make deps` (Debian package qemu-utils)")
@@ -38,7 +40,12 @@ public final class DiskServers: @unchecked Sendable {
                 throw VMSerialError.failed("cannot create a folder for the disk servers' sockets under /tmp: \(String(cString: strerror(errno)))")
             }
             folder = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            chmod(folder, 0o755)
+            do {
+                try run.qemu.restrict(folder, mode: 0o750)
+            } catch {
+                try? FileManager.default.removeItem(atPath: folder)
+                throw error
+            }
             shortDirectory = folder
         }
         self.shortDirectory = shortDirectory
@@ -51,7 +58,7 @@ public final class DiskServers: @unchecked Sendable {
         for (i, d) in drives.enumerated() {
             let socket = (folder as NSString).appendingPathComponent("disk\(i).sock")
             let log = run.path("disk\(i).qemu-nbd.log")
-            _ = FileManager.default.createFile(atPath: log, contents: nil)
+            _ = FileManager.default.createFile(atPath: log, contents: nil, attributes: [.posixPermissions: 0o600])
             let p = Process()
             p.executableURL = URL(fileURLWithPath: tool)
             // --shared=0: any number of clients at once (the appliance stays connected while the
@@ -72,12 +79,13 @@ public final class DiskServers: @unchecked Sendable {
             processes.append((p, exited))
             do {
                 try Self.waitForSocket(socket, process: p, exited: exited, log: log, image: d.path)
+                // The guest's QEMU may run as another user (libvirt-qemu under qemu:///system): it
+                // needs write permission on the socket to connect, through its group and no one else's.
+                try run.qemu.restrict(socket, mode: 0o660)
             } catch {
                 stopStarted()
                 throw error
             }
-            // The guest's QEMU may run as another user (libvirt-qemu under qemu:///system).
-            chmod(socket, 0o777)
             served.append(Served(path: d.path, socket: socket, readonly: d.readonly))
         }
         self.processes = processes

@@ -12,13 +12,25 @@ public enum GuestReporter {
     /// Where things live inside the guest.
     public static let scriptPath = "/usr/local/sbin/vmserial-report"
     /// Plan and reports. The reporter counts `report.*` here for its boot number; its
-    /// temporary files start with a dot.
-    public static let stateDirectory = "/var/lib/vmserial"
+    /// temporary files start with a dot. A folder of the reporter's own: `/var/lib/vmserial` is
+    /// vmserial's state folder on a host, and a guest that runs vmserial keeps its registry there.
+    public static let stateDirectory = "/var/lib/vmserial-reporter"
     /// One action a line: `poweroff`, `reboot` or `stay`; the reporter pops the first line at
     /// each boot (missing or empty file: poweroff).
-    public static let planPath = "/var/lib/vmserial/plan"
-    /// The report of boot `boot` (1-based): `/var/lib/vmserial/report.<boot>`.
+    public static let planPath = "/var/lib/vmserial-reporter/plan"
+    /// The report of boot `boot` (1-based): `/var/lib/vmserial-reporter/report.<boot>`.
     public static func reportPath(boot: Int) -> String { "\(stateDirectory)/report.\(boot)" }
+
+    /// Whether `name` (in ``stateDirectory``) is a file the reporter or its installer writes: the
+    /// plan, `report.<n>`, or a temporary `.body.<pid>` / `.report.<pid>`. Removal takes only these.
+    public static func isOwnFile(_ name: String) -> Bool {
+        if name == "plan" { return true }
+        for prefix in ["report.", ".body.", ".report."] where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            return !rest.isEmpty && rest.allSatisfy(\.isNumber)
+        }
+        return false
+    }
     public static let initdHookPath = "/etc/init.d/S99vmserial-report"
     public static let systemdUnitPath = "/etc/systemd/system/vmserial-report.service"
     public static let systemdWantsLink = "/etc/systemd/system/multi-user.target.wants/vmserial-report.service"
@@ -52,7 +64,7 @@ LC_ALL=C
 export PATH LC_ALL
 umask 022
 
-STATE=${VMSERIAL_STATE:-/var/lib/vmserial}
+STATE=${VMSERIAL_STATE:-/var/lib/vmserial-reporter}
 PLAN=$STATE/plan
 DRYRUN=${VMSERIAL_REPORT_DRYRUN:-0}
 WATCHDOG_SECONDS=60

@@ -286,8 +286,13 @@ public enum ReporterInstaller {
             try removeFiles(g)
             var left: [String] = []
             for p in [GuestReporter.scriptPath, GuestReporter.initdHookPath, GuestReporter.systemdUnitPath,
-                      GuestReporter.systemdWantsLink, GuestReporter.stateDirectory] where try g.exists(p) || g.isSymlink(p) {
+                      GuestReporter.systemdWantsLink] where try g.exists(p) || g.isSymlink(p) {
                 left.append(p)
+            }
+            // The state folder stays only when it holds files that are not the reporter's.
+            let dir = GuestReporter.stateDirectory
+            if try g.isDir(dir) {
+                left += try g.ls(dir).filter(GuestReporter.isOwnFile).map { "\(dir)/\($0)" }
             }
             if try g.isFile("/etc/rc.local", followSymlinks: true), try g.readText("/etc/rc.local").contains(GuestReporter.rcLocalMarker) {
                 left.append("/etc/rc.local (hook line)")
@@ -302,11 +307,29 @@ public enum ReporterInstaller {
         for p in [GuestReporter.scriptPath, GuestReporter.initdHookPath, GuestReporter.systemdUnitPath, GuestReporter.systemdWantsLink] {
             try g.rmF(p)
         }
-        try g.rmRf(GuestReporter.stateDirectory)
+        try removeStateDirectory(g)
         if try g.isFile("/etc/rc.local", followSymlinks: true) {
             let text = try g.readText("/etc/rc.local")
             if text.contains(GuestReporter.rcLocalMarker) { try g.write("/etc/rc.local", withoutRCLocalHook(text)) }
         }
+    }
+
+    /// Takes out of the reporter's state folder only the files the reporter and the installer
+    /// write (plan, reports, their temporary files), then the folder if that left it empty:
+    /// anything else in it is not vmserial's to delete, and is reported as left over.
+    static func removeStateDirectory(_ g: Guestfs) throws {
+        let dir = GuestReporter.stateDirectory
+        guard try g.isDir(dir), try !g.isSymlink(dir) else { return }
+        var others = false
+        for name in try g.ls(dir) {
+            let path = "\(dir)/\(name)"
+            if GuestReporter.isOwnFile(name), try g.isFile(path, followSymlinks: false) || g.isSymlink(path) {
+                try g.rm(path)
+            } else {
+                others = true
+            }
+        }
+        if !others { try g.rmdir(dir) }
     }
 
     /// rc.local with the hook before its final `exit 0` (or at the end).

@@ -126,7 +126,7 @@ public struct GuestVerifier {
 
         // Torn down before the reporter's removal above (defers run last first): the appliance and
         // the disk servers hold the images.
-        let run = try RunDirectory(label: name)
+        let run = try RunDirectory(label: name, for: connection, domainXML: real.xml())
         defer { run.remove() }
         var kept: GuestSession?     // served disks: the one appliance, waiting through the boots
         var servers: DiskServers?
@@ -182,8 +182,7 @@ public struct GuestVerifier {
             }
             if kind == "relaunch" {
                 progress("relaunch: undefining \(name) and launching it again from the registry")
-                try connection.lookupDomain(name: name).undefine()
-                _ = try Launcher(connection: connection, registry: registry).relaunch(vm: name, options: LaunchOptions(start: false))
+                _ = try Launcher(connection: connection, registry: registry).relaunchFromScratch(vm: name)
             }
             real = try DomainDefinition(xml: connection.lookupDomain(name: name).xmlDesc(inactive: true))
             let guest = try Self.derive(from: real, run: run, servers: servers)
@@ -311,14 +310,15 @@ public struct GuestVerifier {
     }
 }
 
-/// What the clean-up of a guest-mode run needs to know, shared with the Ctrl-C handler.
+/// What the clean-up of a guest-mode run needs to know, shared with the Ctrl-C handler, which
+/// reads it on another thread: every field is behind a lock of its own (`Guarded`).
 final class CleanupState: @unchecked Sendable {
-    var session: GuestSession?
-    var servers: DiskServers?
-    var os: OSInfo?
-    var osFoundBy: String?
-    var mayHaveInstalled = false
-    var removed = false
+    @Guarded var session: GuestSession? = nil
+    @Guarded var servers: DiskServers? = nil
+    @Guarded var os: OSInfo? = nil
+    @Guarded var osFoundBy: String? = nil
+    @Guarded var mayHaveInstalled = false
+    @Guarded var removed = false
 }
 
 /// Waits (at most 5 s) until a process has exited (gone or a zombie): its image locks are then released.

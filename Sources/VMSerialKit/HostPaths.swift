@@ -51,10 +51,10 @@ public enum HostPaths {
         }
     }
 
-    /// `VMSERIAL_IMAGES`, else `images/build` next to (or above) the executable or the
-    /// current folder, else /usr/local/share/vmserial/images.
+    /// `VMSERIAL_IMAGES`, else `images/build` next to (or above) the executable, else
+    /// /usr/local/share/vmserial/images. Never the current folder: run as root in a folder
+    /// others can write, vmserial would boot their kernel.
     public static func probeImages() throws -> ProbeImages {
-        var candidates: [String] = []
         if let d = env["VMSERIAL_IMAGES"], !d.isEmpty {
             // An explicit folder is the only place looked at: no surprise fallback.
             let k = d + "/probe-vmlinuz", i = d + "/probe-initrd.img"
@@ -63,13 +63,7 @@ public enum HostPaths {
             }
             return ProbeImages(folder: d)
         }
-        var dir = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<6 {
-            candidates.append(dir.appendingPathComponent("images/build").path)
-            dir.deleteLastPathComponent()
-        }
-        candidates.append(FileManager.default.currentDirectoryPath + "/images/build")
-        candidates.append("/usr/local/share/vmserial/images")
+        let candidates = probeImageCandidates()
         for c in candidates {
             let k = c + "/probe-vmlinuz", i = c + "/probe-initrd.img"
             if FileManager.default.isReadableFile(atPath: k) && FileManager.default.isReadableFile(atPath: i) {
@@ -77,6 +71,23 @@ public enum HostPaths {
             }
         }
         throw VMSerialError.badInput("the probe guest is not built (looked for probe-vmlinuz and probe-initrd.img in \(candidates.first ?? "images/build") and \(candidates.count - 1) other places); run `make images` in the vmserial checkout, or set VMSERIAL_IMAGES to its images/build folder")
+    }
+
+    /// Where `probeImages` looks without VMSERIAL_IMAGES, first match wins: the checkout or
+    /// package the executable belongs to, then the install path. All absolute.
+    static func probeImageCandidates() -> [String] {
+        var candidates: [String] = []
+        // /proc/self/exe: argv[0] may be a bare name (found on PATH) that would resolve against the current folder.
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? URL(fileURLWithPath: CommandLine.arguments.first ?? "/").resolvingSymlinksInPath().path
+        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        for _ in 0..<6 {
+            candidates.append(dir.appendingPathComponent("images/build").path)
+            dir.deleteLastPathComponent()
+        }
+        candidates.append("/usr/local/share/vmserial/images")
+        var seen = Set<String>()
+        return candidates.filter { $0.hasPrefix("/") && seen.insert($0).inserted }
     }
 
     /// The fixed libguestfs appliance `make images` builds (images/build/appliance, booting the

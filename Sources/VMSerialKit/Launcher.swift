@@ -98,6 +98,35 @@ public struct Launcher {
         return LaunchResult(assignment: assignment, domainType: accel, xml: xml, action: action, started: started, wasRunning: wasRunning)
     }
 
+    /// Undefines the domain and launches it again, shut off, from the spec the registry kept
+    /// (`verify --relaunch`): proves a definition made from the registry alone gives the same
+    /// identity. If the launch fails, or on Ctrl-C / SIGTERM, the old definition is put back:
+    /// the domain is never lost.
+    public func relaunchFromScratch(vm: String) throws -> LaunchResult {
+        let old = try connection.lookupDomain(name: vm)
+        let previousXML = try old.xmlDesc(inactive: true)
+        let connection = self.connection
+        // Registered before the undefine, so it runs after the launch's own undo (newest first).
+        let restore = Interrupts.shared.onInterrupt {
+            if (try? connection.domainExists(name: vm)) != true { _ = try? connection.defineDomain(xml: previousXML) }
+        }
+        defer { Interrupts.shared.remove(restore) }
+        try old.undefine()
+        do {
+            return try relaunch(vm: vm, options: LaunchOptions(start: false))
+        } catch {
+            // The launch undid its own changes; what is left is no domain at all.
+            if (try? connection.domainExists(name: vm)) != true {
+                do {
+                    _ = try connection.defineDomain(xml: previousXML)
+                } catch {
+                    log("warning: could not define \(vm) again from its previous definition: \(error)")
+                }
+            }
+            throw error
+        }
+    }
+
     /// Launches a VM again from the spec the registry kept at its last launch.
     public func relaunch(vm: String, options: LaunchOptions = LaunchOptions()) throws -> LaunchResult {
         guard let json = try registry.specJSON(vm: vm) else { throw RegistryError.notFound(vm: vm) }

@@ -131,14 +131,17 @@ public struct Migrator {
         return finish(p, bytes: bytes, started: started)
     }
 
-    /// Runs a copy into the plan's target; on failure or Ctrl-C the partial target is removed.
+    /// Claims the plan's target (created exclusively: a file that appeared since the plan is
+    /// refused, never overwritten), runs a copy into it, and on failure or Ctrl-C removes it:
+    /// only the file this claim created, never one that took its name meanwhile.
     public func guardingTarget<T>(_ p: Plan, _ copy: () throws -> T) throws -> T {
-        let cleanup = Interrupts.shared.onInterrupt { try? FileManager.default.removeItem(atPath: p.target) }
+        let claim = try TargetClaim(p.target)
+        let cleanup = Interrupts.shared.onInterrupt { claim.removeIfStillOurs() }
         defer { Interrupts.shared.remove(cleanup) }
         do {
             return try copy()
         } catch {
-            try? FileManager.default.removeItem(atPath: p.target)
+            claim.removeIfStillOurs()
             throw error
         }
     }
@@ -239,18 +242,52 @@ public struct Migrator {
     /// they do not fit, and `fullyAllocated`, the size a progress meter counts towards.
     func measure(source: String, sourceFormat: String, format: String) throws -> (required: UInt64, fullyAllocated: UInt64) {
         let out = try Tool.run("qemu-img", ["measure", "--output=json", "-U", "-f", sourceFormat, "-O", format, source])
-        let obj = (try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]) ?? [:]
-        return ((obj["required"] as? NSNumber)?.uint64Value ?? 0, (obj["fully-allocated"] as? NSNumber)?.uint64Value ?? 0)
+        return try Self.parseMeasure(out, source: source)
+    }
+
+    /// `qemu-img measure --output=json`: both sizes must be there. Output without them is an
+    /// error, not 0 bytes: 0 would pass every free-space check.
+    static func parseMeasure(_ out: String, source: String) throws -> (required: UInt64, fullyAllocated: UInt64) {
+        let obj = try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]
+        guard let required = Self.byteCount(obj?["required"]), let full = Self.byteCount(obj?["fully-allocated"]) else {
+            let shown = out.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200)
+            throw VMSerialError.failed("qemu-img measure of \(source) did not say how much space the copy needs (output: \(shown.isEmpty ? "(none)" : String(shown))); nothing was copied. Check that qemu-img (package qemu-utils) works: `qemu-img measure --output=json \(source)`")
+        }
+        return (required, full)
+    }
+
+    static func byteCount(_ v: Any?) -> UInt64? {
+        guard let n = v as? NSNumber, n.int64Value >= 0, n.doubleValue == n.doubleValue.rounded() else { return nil }
+        return n.uint64Value
+    }
+
+    /// The virtual size of an image (bytes the guest sees), for creating the target before the copy.
+    func virtualSize(_ path: String, format: String) throws -> UInt64 {
+        let out = try Tool.run("qemu-img", ["info", "--output=json", "-U", "-f", format, path])
+        let obj = try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]
+        guard let size = Self.byteCount(obj?["virtual-size"]) else {
+            throw VMSerialError.failed("qemu-img info of \(path) did not give its virtual size; nothing was copied")
+        }
+        return size
     }
 
     func checkSpace(target: String, needed: UInt64) throws {
         let dir = (target as NSString).deletingLastPathComponent
-        var s = statvfs()
-        guard statvfs(dir, &s) == 0 else { return }
-        let free = UInt64(s.f_bavail) * UInt64(s.f_frsize)
+        let free = try Self.freeBytes(dir)
         if needed > free {
             throw VMSerialError.badInput("not enough free space in \(dir): the copy needs \(Self.human(needed)), \(Self.human(free)) are free")
         }
+    }
+
+    /// Bytes an unprivileged writer may still use in `dir`'s file system. A statvfs that fails is
+    /// an error: skipping the check would start a copy that may fill the disk.
+    static func freeBytes(_ dir: String) throws -> UInt64 {
+        var s = statvfs()
+        guard statvfs(dir, &s) == 0 else {
+            throw VMSerialError.failed("cannot tell the free space in \(dir) (statvfs: \(String(cString: strerror(errno)))); nothing was copied. Check the folder, or migrate to another one")
+        }
+        let free = UInt64(s.f_bavail) * UInt64(s.f_frsize)
+        return free
     }
 
     static func human(_ n: UInt64) -> String {
@@ -262,14 +299,35 @@ public struct Migrator {
 
     /// qemu-img convert, with its progress turned into bytes. With a backing file, `-B`
     /// writes only what differs from the base, so the overlay holds the same guest view.
+    /// `target` is the file `guardingTarget` claimed: the image is made in it (`-n`: qemu-img
+    /// neither creates nor replaces the file).
     func offlineCopy(source: String, sourceFormat: String, target: String, format: String, backing: String?, total: UInt64) throws -> UInt64 {
-        var args = ["convert", "-p", "-f", sourceFormat, "-O", format]
+        try createImage(target, format: format, size: virtualSize(source, format: sourceFormat), backing: backing)
+        var args = ["convert", "-p", "-n", "-f", sourceFormat, "-O", format]
         if let backing {
             args += ["-B", URL(fileURLWithPath: backing).standardizedFileURL.path, "-F", (try? baseFormat(backing)) ?? "raw"]
+        } else {
+            // Just made, with no backing file: it reads as zeros, so zeros need not be written.
+            args += ["--target-is-zero"]
         }
         args += [source, target]
         try runWithProgress("qemu-img", args, total: total)
         return total
+    }
+
+    /// Makes an image of `size` bytes (a qcow2 overlay on `backing` when given) in the claimed,
+    /// empty file `target`.
+    func createImage(_ target: String, format: String, size: UInt64, backing: String?) throws {
+        var args = ["create", "-q", "-f", format]
+        if let backing {
+            args += ["-F", (try? baseFormat(backing)) ?? "raw", "-b", URL(fileURLWithPath: backing).standardizedFileURL.path]
+        }
+        args += [target, String(size)]
+        do {
+            _ = try Tool.run("qemu-img", args)
+        } catch {
+            throw VMSerialError.failed("cannot create the target image \(target): \(error); the domain, the registry and the source are unchanged")
+        }
     }
 
     func runWithProgress(_ tool: String, _ args: [String], total: UInt64) throws {
@@ -310,14 +368,15 @@ public struct Migrator {
     }
 
     /// libvirt block copy while the guest runs, then a pivot once source and copy are in sync.
+    /// `target` is the file `guardingTarget` claimed: the image (an overlay on `backing` when
+    /// given) is made in it and reused, so libvirt never creates or replaces a file there.
     public func liveCopy(_ dom: Libvirt.Domain, disk: String, target: String, format: String, backing: String?) throws -> UInt64 {
-        var reuse = false
-        if let backing {
-            // The overlay is made first and reused; the copy fills it with the guest's data.
-            _ = try Tool.run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", (try? baseFormat(backing)) ?? "raw", "-b",
-                                          URL(fileURLWithPath: backing).standardizedFileURL.path, target])
-            reuse = true
+        let def = try DomainDefinition(xml: dom.xmlDesc(inactive: false))
+        guard let current = def.devices.disks.first(where: { $0.targetDev == disk }), let source = current.source else {
+            throw VMSerialError.failed("the running domain has no disk \(disk) with a file to copy")
         }
+        try createImage(target, format: format, size: virtualSize(source, format: current.driverType ?? "raw"), backing: backing)
+        let reuse = true
         let dest = XElement("disk", [("type", "file")], children: [
             XElement("source", [("file", target)]), XElement("driver", [("name", "qemu"), ("type", format)]),
         ]).rendered()
@@ -366,4 +425,60 @@ final class LockedData: @unchecked Sendable {
     private let lock = NSLock()
     func append(_ x: Data) { lock.lock(); d.append(x); lock.unlock() }
     var data: Data { lock.lock(); defer { lock.unlock() }; return d }
+}
+
+/// A migration target this run created: an empty file made with O_CREAT|O_EXCL (a file that
+/// appeared since the plan's check is refused, never overwritten), which qemu-img or libvirt
+/// then fills. On failure only that file is removed: not a file someone put under its name since.
+public final class TargetClaim: @unchecked Sendable {
+    public let path: String
+    private let device: UInt64
+    private let inode: UInt64
+    /// Held open while the claim lives: the file's inode cannot be reused by another file
+    /// meanwhile, so (device, inode) identifies it even after someone removed it.
+    private var fd: Int32
+    private let lock = NSLock()
+    private var removed = false
+
+    public init(_ path: String) throws {
+        // 0644 less the umask: what qemu-img create gave a copy before.
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            if errno == EEXIST {
+                throw VMSerialError.badInput("the target \(path) exists (it appeared after the checks); remove it or choose another path (vmserial never overwrites)")
+            }
+            throw VMSerialError.failed("cannot create the target \(path): \(String(cString: strerror(errno)))")
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            close(fd)
+            unlink(path)
+            throw VMSerialError.failed("cannot read back the target \(path) it just created: \(String(cString: strerror(errno)))")
+        }
+        self.path = path
+        self.fd = fd
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+    }
+
+    /// Whether `path` still names the file this claim created.
+    public var isStillOurs: Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && UInt64(st.st_dev) == device && UInt64(st.st_ino) == inode
+    }
+
+    /// Removes the target if it is still the file this claim created; once.
+    public func removeIfStillOurs() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !removed else { return }
+        removed = true
+        if isStillOurs { unlink(path) }
+        close(fd)
+        fd = -1
+    }
 }

@@ -69,7 +69,7 @@ public struct ProbeVerifier {
             }
         }
 
-        let run = try RunDirectory(label: name)
+        let run = try RunDirectory(label: name, for: connection, domainXML: try? dom.xmlDesc(inactive: true))
         defer { run.remove() }
         var report = VerifyReport(domain: name)
         var first: ProbeReport?
@@ -83,8 +83,7 @@ public struct ProbeVerifier {
             }
             if kind == "relaunch" {
                 progress("relaunch: undefining \(name) and launching it again from the registry")
-                try connection.lookupDomain(name: name).undefine()
-                _ = try Launcher(connection: connection, registry: registry).relaunch(vm: name, options: LaunchOptions(start: false))
+                _ = try Launcher(connection: connection, registry: registry).relaunchFromScratch(vm: name)
             }
             let real = try DomainDefinition(xml: connection.lookupDomain(name: name).xmlDesc(inactive: true))
             overlays = try ProbeDomain.makeOverlays(for: real, run: run, existing: overlays)

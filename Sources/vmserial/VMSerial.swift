@@ -27,6 +27,7 @@ struct VMSerial: ParsableCommand {
           2    bad input: a wrong spec or flag, no such domain, no registry
                entry, probe not built
           130  interrupted (Ctrl-C); probe guests and partial files removed
+          143  terminated (SIGTERM); the same clean-up as Ctrl-C
 
         ENVIRONMENT:
           LIBVIRT_DEFAULT_URI  connection when --connect is not given (else
@@ -44,6 +45,9 @@ struct VMSerial: ParsableCommand {
     /// ArgumentParser exits 64 on usage errors; vmserial documents 2 for all bad input.
     static func main() {
         Interrupts.shared.install()
+        // No file vmserial creates (copies, caches, logs) is writable by group or others, whatever
+        // umask it was started with; files with secrets (registry, run folders) are narrower still.
+        umask(umask(0o022) | 0o022)
         do {
             var command = try parseLaunchAlone() ?? parseAsRoot()
             try command.run()
