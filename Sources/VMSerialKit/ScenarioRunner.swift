@@ -38,7 +38,7 @@ public struct ScenarioRunner {
         let s = loaded.scenario
         let id = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let copy = "\(loaded.spec.name)-scn-\(id)"
-        let work = try RunDirectory(label: "scenario-\(copy)")
+        let work = try RunDirectory(label: "scenario-\(copy)", for: connection)
         let cleanup = CopyCleanup(connection: connection, name: copy, work: work)
         let token = Interrupts.shared.onInterrupt { cleanup.run() }
         var report = ScenarioReport(scenario: s.name, description: s.description, vm: loaded.spec.name, copy: copy, observe: s.observe.rawValue)
@@ -257,7 +257,13 @@ public struct ScenarioRunner {
             return dir
         }
         let path = work.path(dir)
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue { return path }
+        guard !dir.contains(".."), mkdir(path, 0o700) == 0 else {
+            throw PerturbationError("cannot make the folder \(dir) inside the copy's folder (a name without '..' or '/', made fresh)")
+        }
+        // QEMU (maybe another user) opens the files in it, as in the run folder itself.
+        try work.qemu.restrict(path, mode: 0o750)
         return path
     }
 
