@@ -7,7 +7,8 @@ import VMSerialKit
 /// initramfs boot from the VM's disks under libvirt, so the by-id names the tests read come
 /// from Debian's udev rules, not from a copy of them. The expected names are written down as
 /// Debian's udev made them (``DebianGuest/byID(bus:serial:)``), never computed by vmserial.
-/// A boot costs about a minute under TCG: three tests, one boot each.
+/// A boot to the login prompt costs 1-2 minutes under TCG: three tests, one boot each
+/// (about 10 minutes in all on the project's 2-core machine).
 extension Integration {
 @Suite
 final class DebianGuestIntegrationTests {
@@ -38,7 +39,7 @@ final class DebianGuestIntegrationTests {
         return left
     }
 
-    @Test("Debian guest, guest mode: Debian's udev names virtio, SATA and SCSI disks by the serials vmserial assigned; the reporter ran as a systemd unit and is gone; inspect judges the fstab by-id entries")
+    @Test("Debian guest, guest mode: Debian's udev names virtio, SATA and SCSI disks by the serials vmserial assigned; nothing of the reporter is left; inspect judges the fstab by-id entries")
     func debianGuestMode() throws {
         let vm = box.name("deb")
         let spec = try box.debianSpec(vm, disks: [
