@@ -7,8 +7,8 @@ import VMSerialKit
 /// initramfs boot from the VM's disks under libvirt, so the by-id names the tests read come
 /// from Debian's udev rules, not from a copy of them. The expected names are written down as
 /// Debian's udev made them (``DebianGuest/byID(bus:serial:)``), never computed by vmserial.
-/// A boot to the login prompt costs 1-2 minutes under TCG: three tests, one boot each
-/// (about 10 minutes in all on the project's 2-core machine).
+/// A boot to the login prompt costs 0.5-2 minutes under TCG (by the machine's load): three
+/// tests, one boot each (5.5-10 minutes in all on the project's 2-core machine).
 extension Integration {
 @Suite
 final class DebianGuestIntegrationTests {
