@@ -20,13 +20,13 @@ help:
 	@echo "make integration  the integration tests only"
 	@echo "make bench        benchmarks: verify vs a bare QEMU boot; migrate vs qemu-img convert; registry; guest mode vs appliance + boot"
 	@echo "make deps         Debian packages and the libvirt daemon (scripts/host-setup.sh)"
-	@echo "make images       the probe guest and the small Linux guest disk (images/build/)"
+	@echo "make images       the probe guest, the small Linux guest disk and the Debian guest (images/build/)"
 
 deps:
 	@bash scripts/host-setup.sh
 
 images: deps
-	@$(MAKE) --no-print-directory -C images probe guest appliance
+	@$(MAKE) --no-print-directory -C images probe guest appliance debian
 
 build:
 	$(SWIFT) build -c $(CONFIG) --product vmserial

@@ -9,6 +9,7 @@ PACKAGES=(
   libvirt-daemon libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
   qemu-system-x86 qemu-utils libguestfs-tools
   linux-image-amd64 busybox-static cpio libxml2-utils ovmf tini
+  mmdebstrap e2fsprogs fdisk
 )
 
 say() { printf 'host-setup: %s\n' "$*"; }
