@@ -309,14 +309,15 @@ public struct GuestVerifier {
     }
 }
 
-/// What the clean-up of a guest-mode run needs to know, shared with the Ctrl-C handler.
+/// What the clean-up of a guest-mode run needs to know, shared with the Ctrl-C handler, which
+/// reads it on another thread: every field is behind a lock of its own (`Guarded`).
 final class CleanupState: @unchecked Sendable {
-    var session: GuestSession?
-    var servers: DiskServers?
-    var os: OSInfo?
-    var osFoundBy: String?
-    var mayHaveInstalled = false
-    var removed = false
+    @Guarded var session: GuestSession? = nil
+    @Guarded var servers: DiskServers? = nil
+    @Guarded var os: OSInfo? = nil
+    @Guarded var osFoundBy: String? = nil
+    @Guarded var mayHaveInstalled = false
+    @Guarded var removed = false
 }
 
 /// Waits (at most 5 s) until a process has exited (gone or a zombie): its image locks are then released.

@@ -166,18 +166,32 @@ public final class RunDirectory: @unchecked Sendable {
     }
 }
 
-/// Ctrl-C (SIGINT) and SIGTERM run the registered clean-ups (destroy the probe guest,
-/// remove overlays and partial copies), then exit 130. Nothing is left half-done.
+/// Ctrl-C (SIGINT) and SIGTERM run the registered clean-ups (destroy the probe guest, remove
+/// overlays and partial copies), then exit 128 + the signal: 130 for SIGINT, 143 for SIGTERM
+/// (what CI runners and systemd send first). Nothing is left half-done.
 public final class Interrupts: @unchecked Sendable {
     public static let shared = Interrupts()
     private let lock = NSLock()
     private var actions: [Int: () -> Void] = [:]
     private var next = 0
     private var sources: [DispatchSourceSignal] = []
-    private(set) public var interrupted = false
+    private var signalled: Int32?
 
-    /// Installs the handlers (once, from the CLI).
+    /// Whether an interrupt has begun (its clean-up runs or has run).
+    public var interrupted: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return signalled != nil
+    }
+
+    /// The exit status for a signal: 128 + its number.
+    public static func status(for sig: Int32) -> Int32 { 128 + sig }
+
+    /// Installs the handlers (once, from the CLI, before any thread or child process exists).
     public func install() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard sources.isEmpty else { return }
         for sig in [SIGINT, SIGTERM] {
             signal(sig, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
@@ -189,21 +203,24 @@ public final class Interrupts: @unchecked Sendable {
 
     func fire(_ sig: Int32) {
         lock.lock()
-        interrupted = true
+        guard signalled == nil else {
+            // A second signal while cleaning up: the first one's clean-up goes on and exits.
+            lock.unlock()
+            return
+        }
+        signalled = sig
         let todo = actions.sorted { $0.key > $1.key }.map(\.value)
         actions = [:]
         lock.unlock()
-        FileHandle.standardError.write(Data("\nvmserial: interrupted, cleaning up…\n".utf8))
+        let what = sig == SIGTERM ? "terminated (SIGTERM)" : "interrupted"
+        FileHandle.standardError.write(Data("\nvmserial: \(what), cleaning up…\n".utf8))
         for a in todo { a() }
-        exit(130)
+        exit(Self.status(for: sig))
     }
 
-    /// Blocks forever once an interrupt has begun: the handler finishes the clean-up and exits 130.
+    /// Blocks forever once an interrupt has begun: the handler finishes the clean-up and exits.
     public func parkIfInterrupted() {
-        lock.lock()
-        let parked = interrupted
-        lock.unlock()
-        guard parked else { return }
+        guard interrupted else { return }
         while true { sleep(60) }
     }
 
@@ -221,5 +238,28 @@ public final class Interrupts: @unchecked Sendable {
         lock.lock()
         actions[token] = nil
         lock.unlock()
+    }
+}
+
+/// A value read and written under a lock of its own: state that a clean-up on the signal
+/// thread reads while the command's thread changes it (`CleanupState`).
+@propertyWrapper
+public final class Guarded<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    public init(wrappedValue: Value) { value = wrappedValue }
+
+    public var wrappedValue: Value {
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return value
+        }
+        set {
+            lock.lock()
+            value = newValue
+            lock.unlock()
+        }
     }
 }

@@ -34,7 +34,7 @@ func progress(_ line: String) {
 }
 
 /// Runs a command body: library errors print as one clear line and exit with the documented status.
-/// After Ctrl-C the clean-up runs on another thread and ends the process with 130; the command's
+/// After Ctrl-C or SIGTERM the clean-up runs on another thread and ends the process with 130 or 143; the command's
 /// own thread, whose work was cut short under it, waits for that instead of exiting first.
 func guarded(_ body: () throws -> Void) throws {
     do {

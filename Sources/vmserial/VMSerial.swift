@@ -27,6 +27,7 @@ struct VMSerial: ParsableCommand {
           2    bad input: a wrong spec or flag, no such domain, no registry
                entry, probe not built
           130  interrupted (Ctrl-C); probe guests and partial files removed
+          143  terminated (SIGTERM); the same clean-up as Ctrl-C
 
         ENVIRONMENT:
           LIBVIRT_DEFAULT_URI  connection when --connect is not given (else
