@@ -85,6 +85,66 @@ public struct RegistryDump: Codable, Equatable, Sendable {
     }
 }
 
+extension RegistryDump {
+    /// Every entry of a dump that a launch would not have accepted: VM and disk names, volume
+    /// identities, buses and targets, serials (SerialRules, for the bus of each attachment).
+    /// Imported names later become domain and file names, so they pass the same rules as a
+    /// spec's. One line per problem, naming the entry.
+    public func invalidEntries() -> [String] {
+        let d = self
+        var problems: [String] = []
+        func quoted(_ s: String) -> String { "\"" + s.unicodeScalars.map { $0.escaped(asASCII: true) }.joined() + "\"" }
+        let nameRule = "use letters, digits, '_', '.', '-' and do not start with '.' or '-'"
+        for (i, v) in d.instances.enumerated() {
+            if !NameRules.isValidVMName(v.name) {
+                problems.append("instances[\(i)]: VM name \(quoted(v.name)) is not a valid VM name (\(nameRule))")
+            }
+            if UUID(uuidString: v.uuid) == nil {
+                problems.append("instances[\(i)] (VM \(quoted(v.name))): UUID \(quoted(v.uuid)) is not a UUID")
+            }
+        }
+        var serialOf: [String: String] = [:]
+        for (i, v) in d.volumes.enumerated() {
+            if !VolumeIdentity(v.id).isValid {
+                problems.append("volumes[\(i)]: volume \(quoted(v.id)) is not a valid volume identity (not empty, no white space or control characters)")
+            }
+            if let s = v.serial {
+                serialOf[v.id] = s
+                // Whatever bus it is attached on, the serial must be usable on the most lenient one.
+                let lenient = Bus.allCases.max { $0.serialLimit < $1.serialLimit } ?? .scsi
+                for p in SerialRules.problems(serial: s, bus: lenient) {
+                    problems.append("volumes[\(i)] (volume \(quoted(v.id))): serial \(quoted(s)): \(p)")
+                }
+            }
+        }
+        for (i, a) in d.attachments.enumerated() {
+            let what = "attachments[\(i)] (disk \(quoted(a.disk)) of VM \(quoted(a.instance)))"
+            if !NameRules.isValidDiskName(a.disk) {
+                problems.append("\(what): disk name \(quoted(a.disk)) is not a valid disk name (use letters, digits, '_', '.', '-')")
+            }
+            if !VolumeIdentity(a.volume).isValid {
+                problems.append("\(what): volume \(quoted(a.volume)) is not a valid volume identity")
+            }
+            guard let bus = Bus(rawValue: a.bus) else {
+                problems.append("\(what): bus \(quoted(a.bus)) is not one of \(Bus.allCases.map(\.rawValue).joined(separator: ", "))")
+                continue
+            }
+            if !bus.accepts(target: a.target) {
+                problems.append("\(what): target \(quoted(a.target)) does not fit bus \(bus.rawValue) (its targets are \(bus.targetPrefix)a, \(bus.targetPrefix)b, …)")
+            }
+            if let s = serialOf[a.volume] {
+                for p in SerialRules.problems(serial: s, bus: bus) {
+                    problems.append("\(what): serial \(quoted(s)) of volume \(quoted(a.volume)): \(p)")
+                }
+            }
+        }
+        for (i, m) in d.moves.enumerated() where !VolumeIdentity(m.volume).isValid {
+            problems.append("moves[\(i)]: volume \(quoted(m.volume)) is not a valid volume identity")
+        }
+        return problems
+    }
+}
+
 /// What an import added; rows the registry already held identically are counted as kept.
 public struct ImportSummary: Equatable, Sendable {
     public var instances = 0
@@ -126,6 +186,8 @@ extension Allocation {
         guard d.format <= RegistryDump.currentFormat else {
             throw RegistryError.importConflicts(["the file is format \(d.format); this vmserial reads up to \(RegistryDump.currentFormat): upgrade vmserial"])
         }
+        let invalid = d.invalidEntries()
+        guard invalid.isEmpty else { throw RegistryError.importInvalid(invalid) }
         var conflicts: [String] = []
         var summary = ImportSummary()
         var newInstances: [RegistryDump.Instance] = [], newVolumes: [RegistryDump.Volume] = []

@@ -18,6 +18,8 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A registry location that is not usable as written (a PostgreSQL URL that does not parse,
     /// a bad schema name): bad input, exit 2. The message never holds a password.
     case badLocation(String)
+    /// Entries of an import that break the rules a launch enforces (names, volumes, serials); nothing was written.
+    case importInvalid([String])
     case storage(String)
     /// The server went away while committing: the transaction may or may not be recorded.
     case commitUnknown(String)
@@ -47,6 +49,8 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the registry \(path) was written by a newer vmserial (unknown schema migrations); upgrade vmserial or point --registry elsewhere"
         case let .badLocation(m):
             return m
+        case let .importInvalid(list):
+            return "import refused, nothing was written; \(list.count) entr\(list.count == 1 ? "y breaks" : "ies break") the rules a launch enforces:\n  " + list.joined(separator: "\n  ")
         case let .storage(m), let .commitUnknown(m):
             return "registry: \(m)"
         case let .generationExhausted(n):

@@ -35,7 +35,7 @@ public enum SpecValidator {
         // name: libvirt allows more, but the name is also part of volume identities and file names.
         if spec.name.isEmpty {
             fail("name", "the name is empty", "give the VM a name such as \"vm1\"")
-        } else if !spec.name.allSatisfy(isNameCharacter) || spec.name.hasPrefix(".") || spec.name.hasPrefix("-") {
+        } else if !NameRules.isValidVMName(spec.name) {
             fail("name", "\"\(spec.name)\" has characters other than letters, digits, '_', '.', '-' or starts with '.' or '-'", "rename it, e.g. \"vm1\"")
         }
         if let u = spec.uuid, UUID(uuidString: u) == nil {
@@ -94,7 +94,7 @@ public enum SpecValidator {
             let label = d.name.isEmpty ? at : "disk \"\(d.name)\""
             if d.name.isEmpty {
                 fail("\(at).name", "the disk name is empty", "give it a name such as \"root\"")
-            } else if !d.name.allSatisfy(isNameCharacter) {
+            } else if !NameRules.isValidDiskName(d.name) {
                 fail("\(at).name", "\"\(d.name)\" has characters other than letters, digits, '_', '.', '-'", "rename it, e.g. \"data\"")
             } else if let j = names[d.name] {
                 fail("\(at).name", "disk name \"\(d.name)\" is used by disks[\(j)] too", "give each disk its own name")
@@ -104,7 +104,7 @@ public enum SpecValidator {
             // Compare volume identities, not only named volumes: a disk "data" without a volume is
             // volume "vm1/data", so another disk naming volume "vm1/data" would get the same serial.
             let identity = VolumeIdentity.of(vm: spec.name, disk: d.name, volume: d.volume).value
-            if let v = d.volume, v.isEmpty || v.contains(where: { $0.isWhitespace || $0.isNewline }) {
+            if let v = d.volume, !NameRules.isValidVolumeName(v) {
                 fail("\(at).volume", "volume \"\(v)\" is empty or has white space", "give a name such as \"team-share\"")
             } else if d.volume != nil || names[d.name] == i {  // a repeated disk name is reported above
                 if let j = volumes[identity] {
@@ -123,7 +123,7 @@ public enum SpecValidator {
             var target: String
             if let t = d.target {
                 target = t
-                if !(t.hasPrefix(d.bus.targetPrefix) && t.count > 2 && t.dropFirst(2).allSatisfy({ $0 >= "a" && $0 <= "z" })) {
+                if !d.bus.accepts(target: t) {
                     fail("\(at).target", "\"\(t)\" does not fit bus \(d.bus.rawValue) (its targets are \(d.bus.targetPrefix)a, \(d.bus.targetPrefix)b, …)", "use \(d.bus.targetPrefix)a… or leave target out")
                 }
             } else {
@@ -167,10 +167,6 @@ public enum SpecValidator {
 
         if !problems.isEmpty { throw SpecError.invalid(path: specPath ?? "<spec>", problems: problems) }
         return ResolvedSpec(spec: spec, specPath: specPath, boot: boot, disks: disks)
-    }
-
-    static func isNameCharacter(_ c: Character) -> Bool {
-        c.isASCII && (c.isLetter || c.isNumber || c == "_" || c == "." || c == "-")
     }
 
     /// a…z, aa…az, ba… as libvirt numbers drives.

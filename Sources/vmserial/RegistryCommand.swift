@@ -44,6 +44,8 @@ struct RegistryCommand: ParsableCommand {
             Rows this registry already holds identically are kept. A VM whose UUID
             differs, a volume whose serial differs, or a serial another volume holds is
             a conflict: the import writes nothing and names every conflict (exit 2).
+            So is an entry a launch would refuse (a VM or disk name, a volume, a bus,
+            a target or a serial that breaks vmserial's rules): nothing is written.
             """)
 
         @Argument(help: ArgumentHelp("The file `vmserial registry export` wrote (- for standard input).", valueName: "file"))
@@ -65,6 +67,9 @@ struct RegistryCommand: ParsableCommand {
                 } catch {
                     throw VMSerialError.badInput("\(file) is not a registry export (`vmserial registry export` writes one): \(error)")
                 }
+                // Checked before the registry is opened: a bad file creates nothing, not even an empty registry.
+                let invalid = dump.invalidEntries()
+                guard invalid.isEmpty else { throw RegistryError.importInvalid(invalid) }
                 let reg = try registry.open()
                 let s = try reg.importDump(dump)
                 progress("imported \(s.instances) VMs, \(s.volumes) volumes, \(s.moves) moves into \(reg.path); \(s.alreadyPresent) rows were already there")
