@@ -3,7 +3,8 @@ import Logging
 import PostgresNIO
 import SerialPolicy
 
-/// Where a PostgreSQL registry lives: `postgres://user[:password]@host[:port]/database[?schema=NAME]`.
+/// Where a PostgreSQL registry lives:
+/// `postgres://user[:password]@host[:port]/database[?schema=NAME][&sslmode=MODE][&sslrootcert=FILE]`.
 /// Without a password in the URL, `PGPASSWORD` is used if set.
 public struct PostgresLocation: Sendable, Equatable {
     public var host: String
@@ -13,6 +14,23 @@ public struct PostgresLocation: Sendable, Equatable {
     public var database: String
     /// The schema holding vmserial's tables (default `public`): several registries can share one database.
     public var schema: String?
+    /// TLS as libpq's `sslmode` means it (default `prefer`, as libpq).
+    public var sslMode: SSLMode = .prefer
+    /// PEM file of the certificate authorities a `verify-full` server certificate must chain to
+    /// (libpq's `sslrootcert`); without it, the system's trusted roots.
+    public var sslRootCert: String?
+
+    /// libpq's `sslmode` values vmserial supports.
+    public enum SSLMode: String, Sendable, CaseIterable {
+        /// No TLS.
+        case disable
+        /// TLS when the server offers it, else plain; the certificate is not checked (libpq's default).
+        case prefer
+        /// TLS or no connection; the certificate is not checked.
+        case require
+        /// TLS, a certificate that chains to a trusted root (`sslrootcert`) and names the host.
+        case verifyFull = "verify-full"
+    }
 
     public static func isURL(_ s: String) -> Bool { s.hasPrefix("postgres://") || s.hasPrefix("postgresql://") }
 
@@ -30,6 +48,22 @@ public struct PostgresLocation: Sendable, Equatable {
         if let schema, !schema.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
             throw RegistryError.badLocation("schema \(schema) in \(display): use letters, digits and _ only")
         }
+        if let mode = c.queryItems?.first(where: { $0.name == "sslmode" })?.value {
+            guard let m = SSLMode(rawValue: mode) else {
+                throw RegistryError.badLocation("sslmode=\(mode) in \(display) is not supported; use \(SSLMode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            sslMode = m
+        }
+        if let root = c.queryItems?.first(where: { $0.name == "sslrootcert" })?.value, !root.isEmpty {
+            guard FileManager.default.isReadableFile(atPath: root) else {
+                throw RegistryError.badLocation("sslrootcert=\(root) in \(display) is not a readable file; give the PEM file of the CA that signed the server's certificate")
+            }
+            sslRootCert = root
+        }
+        let known: Set<String> = ["schema", "sslmode", "sslrootcert"]
+        if let unknown = c.queryItems?.first(where: { !known.contains($0.name) }) {
+            throw RegistryError.badLocation("\(unknown.name)= in \(display) is not a setting vmserial knows; it reads schema, sslmode and sslrootcert")
+        }
     }
 
     /// A URL that may not parse, for messages: everything between `://` and the last `@` (the
@@ -43,7 +77,31 @@ public struct PostgresLocation: Sendable, Equatable {
 
     /// The URL without its password, for messages.
     public var display: String {
-        "postgres://\(user)@\(host):\(port)/\(database)" + (schema.map { "?schema=\($0)" } ?? "")
+        var query: [String] = schema.map { ["schema=\($0)"] } ?? []
+        if sslMode != .prefer { query.append("sslmode=\(sslMode.rawValue)") }
+        return "postgres://\(user)@\(host):\(port)/\(database)" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+    }
+
+    /// PostgresNIO's TLS setting for `sslMode`.
+    func tls() throws -> PostgresConnection.Configuration.TLS {
+        var config = TLSConfiguration.makeClientConfiguration()
+        switch sslMode {
+        case .disable:
+            return .disable
+        case .prefer, .require:
+            // libpq's prefer and require encrypt without checking who answers.
+            config.certificateVerification = .none
+        case .verifyFull:
+            config.certificateVerification = .fullVerification
+            if let sslRootCert { config.trustRoots = .file(sslRootCert) }
+        }
+        let context: NIOSSLContext
+        do {
+            context = try NIOSSLContext(configuration: config)
+        } catch {
+            throw RegistryError.badLocation("cannot set up TLS for \(display): \(error); check sslrootcert (a PEM file of CA certificates)")
+        }
+        return sslMode == .prefer ? .prefer(context) : .require(context)
     }
 }
 
@@ -138,8 +196,13 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
 
     static func connect(_ location: PostgresLocation, logger: Logger) throws -> PostgresConnection {
         var config = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.user,
-                                                      password: location.password, database: location.database, tls: .disable)
+                                                      password: location.password, database: location.database, tls: try location.tls())
         config.options.connectTimeout = .seconds(10)
+        if location.sslMode == .verifyFull && Self.isIPAddress(location.host) {
+            // The TLS library checks a certificate's name only against a host name (SNI); an IP
+            // address would pass unchecked, which verify-full must not allow.
+            throw RegistryError.badLocation("sslmode=verify-full needs a host name that the server's certificate names, not the IP address \(location.host); write the host name in the URL")
+        }
         do {
             return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: config,
                                                   id: 1, logger: logger).wait()
@@ -356,6 +419,18 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
 
     /// What callers see: registry errors and the caller's own pass through, server errors become
     /// `.storage`, a server gone names the registry (`display`: its URL without the password).
+    /// A TLS handshake or certificate failure (NIOSSL / BoringSSL), not a network one.
+    static func isTLSFailure(_ error: (any Error)?) -> Bool {
+        guard let error else { return false }
+        if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError { return true }
+        return String(reflecting: type(of: error)).contains("SSL")
+    }
+
+    static func isIPAddress(_ host: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), &v6) == 1
+    }
+
     static func surfaced(_ error: any Error, display: String) -> any Error {
         if let e = error as? PostgresStorageError { return RegistryError.storage("\(e.message) (SQLSTATE \(e.sqlState))") }
         if let lost = error as? ConnectionLost {
@@ -380,6 +455,11 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
         }
         let server = "\(location.host):\(location.port)"
         switch e.code {
+        case .sslUnsupported:
+            return RegistryError.storage("the PostgreSQL server at \(server) does not offer TLS, and sslmode=\(location.sslMode.rawValue) requires it; turn ssl on in the server's postgresql.conf, or use sslmode=prefer (or disable) in the URL")
+        case .connectionError where Self.isTLSFailure(e.underlying):
+            let detail = e.underlying.map { "\($0)" } ?? ""
+            return RegistryError.storage("TLS with the PostgreSQL server at \(server) failed (\(detail)); with sslmode=verify-full its certificate must chain to sslrootcert (\(location.sslRootCert ?? "the system's trusted roots")) and name the host \(location.host)")
         case .server where Self.meansServerGone(e.serverInfo?[.sqlState]):
             return ConnectionLost(reason: e.serverInfo?[.message] ?? "server shut down")
         case .server:

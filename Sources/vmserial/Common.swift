@@ -10,7 +10,7 @@ struct ConnectionOptions: ParsableArguments {
 }
 
 struct RegistryOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Registry: a SQLite file (PATH or sqlite:PATH) or a PostgreSQL database (postgres://USER@HOST:PORT/DB) (default: VMSERIAL_REGISTRY, else /var/lib/vmserial/registry.sqlite for root, $XDG_STATE_HOME/vmserial/registry.sqlite otherwise).", valueName: "location"))
+    @Option(name: .long, help: ArgumentHelp("Registry: a SQLite file (PATH or sqlite:PATH) or a PostgreSQL database (postgres://USER@HOST:PORT/DB[?sslmode=verify-full&sslrootcert=CA.pem]) (default: VMSERIAL_REGISTRY, else /var/lib/vmserial/registry.sqlite for root, $XDG_STATE_HOME/vmserial/registry.sqlite otherwise).", valueName: "location"))
     var registry: String?
 
     /// The registry this command uses, created (or its schema upgraded) if needed.

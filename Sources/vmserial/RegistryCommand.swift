@@ -12,7 +12,8 @@ struct RegistryCommand: ParsableCommand {
         discussion: """
         The registry is a SQLite file (a path, or sqlite:PATH) or a PostgreSQL
         database (postgres://USER@HOST:PORT/DB) shared by every host of a fleet;
-        --registry or VMSERIAL_REGISTRY picks it.
+        --registry or VMSERIAL_REGISTRY picks it. TLS: ?sslmode=disable, prefer
+        (the default), require or verify-full (with &sslrootcert=CA.pem), as libpq.
 
         EXAMPLES:
           vmserial registry export > registry.json
