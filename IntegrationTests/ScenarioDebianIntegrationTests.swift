@@ -45,6 +45,25 @@ final class ScenarioDebianIntegrationTests {
         #expect(try box.connection.listDomainNames().filter { $0.hasPrefix("debian-scn-") }.isEmpty)
     }
 
+    /// probe: vmserial's probe kernel on the Debian VM's hardware (no Debian boot): the same serials
+    /// the guest mode test reads from Debian's own kernel.
+    @Test("probe mode on the Debian VM's hardware")
+    func debianProbe() throws {
+        try DebianGuest.requireImage()
+        try box.write("debian-probe.json", """
+        {"scenario": "debian-probe", "vm": "\(packageRoot)/scenarios/debian-vm.json", "observe": "probe", "steps": [
+          {"observe": "before"},
+          {"perturb": {"serials": "swap", "disks": ["data", "logs"]}},
+          {"observe": "after", "expect": {"changed": ["disk.data.serial", "disk.logs.serial"], "same": ["smbios", "disk.root", "disk.data.bus", "disk.logs.bus"]}}
+        ]}
+        """)
+        let r = try vmserial(["scenario", "run", box.dir + "/debian-probe.json", "--json"])
+        #expect(r.status == 0, "\(r.all)")
+        let out = try box.json(r)
+        #expect(facts(out, "before")["disk.data.serial"] == "SCN-DATA-0001" && facts(out, "after")["disk.data.serial"] == "SCN-LOGS-0001")
+        #expect(facts(out, "after")["disk.logs.serial"] == "SCN-DATA-0001")
+    }
+
     /// boot-inspect (the bundled fstab-by-id-lost): Debian boots unchanged, is shut down by ACPI,
     /// and its fstab entry by id is judged against the disks the VM presents now.
     @Test("boot-inspect on Debian: the fstab entry by id stops resolving when its disk loses the serial")
