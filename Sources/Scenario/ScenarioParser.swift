@@ -17,8 +17,7 @@ public enum ScenarioError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .unreadable(path, reason):
             return "cannot read scenario \(path): \(reason)"
         case let .invalid(path, problems):
-            let n = problems.count
-            return "scenario \(path) has \(n) problem\(n == 1 ? "" : "s"):\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+            return SpecProblem.list(problems, in: "scenario \(path)")
         }
     }
 }

@@ -37,7 +37,7 @@ public enum Judge {
 ///
 /// JSON: `{"scenario","ok","vm","copy","observe","error","steps":[{"index","kind","name","ok","detail","seconds",
 /// "facts":{…},"expectations":[{"fact","expected":"same"|"changed","against","before","seen","ok"}]}]}`.
-public struct ScenarioReport: Sendable, Equatable, Codable {
+public struct ScenarioReport: Sendable, Equatable, Codable, RunReport {
     public var scenario: String
     public var description: String?
     /// The VM the scenario was written for (the spec's name).

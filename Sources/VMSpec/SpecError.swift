@@ -13,6 +13,12 @@ public struct SpecProblem: Equatable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(field): \(message). Fix: \(fix)" }
+
+    /// "spec vm.json has 2 problems:" and one indented line each.
+    public static func list(_ problems: [SpecProblem], in what: String) -> String {
+        let n = problems.count
+        return "\(what) has \(n) problem\(n == 1 ? "" : "s"):\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+    }
 }
 
 /// Errors from reading and checking a spec. All are "bad input" (exit code 2).
@@ -33,9 +39,7 @@ public enum SpecError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .malformed(path, reason):
             return "spec \(path) is not valid: \(reason)"
         case let .invalid(path, problems):
-            let n = problems.count
-            return "spec \(path) has \(n) problem\(n == 1 ? "" : "s"):\n"
-                + problems.map { "  - \($0)" }.joined(separator: "\n")
+            return SpecProblem.list(problems, in: "spec \(path)")
         }
     }
 }

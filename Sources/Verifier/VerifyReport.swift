@@ -132,6 +132,16 @@ public struct VerifyReport: Sendable, Equatable, Codable {
     }
 }
 
+/// What a run prints: verify's and scenario's reports alike.
+public protocol RunReport {
+    var ok: Bool { get }
+    func json() -> String
+    func table() -> String
+    func junit() -> String
+}
+
+extension VerifyReport: RunReport {}
+
 /// Text made safe for JUnit XML attributes and text.
 public enum JUnitXML {
     public static func escape(_ s: String) -> String {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Libvirt
 import SerialRegistry
+import Verifier
 import VMSerialKit
 
 struct ConnectionOptions: ParsableArguments {
@@ -26,6 +27,19 @@ struct RegistryOptions: ParsableArguments {
         }
         return reg
     }
+}
+
+/// Writes the JUnit file when asked and prints the report (JSON or a table); returns whether it passed.
+func emit(_ report: some RunReport, json: Bool, junit: String?) throws -> Bool {
+    if let junit {
+        do {
+            try report.junit().write(toFile: junit, atomically: true, encoding: .utf8)
+        } catch {
+            throw VMSerialError.badInput("cannot write the JUnit report to \(junit): \(error.localizedDescription)")
+        }
+    }
+    print(json ? report.json() : report.table(), terminator: json ? "\n" : "")
+    return report.ok
 }
 
 /// Prints progress on standard error (standard output is kept for results and JSON).

@@ -27,7 +27,7 @@ struct ScenarioCommand: ParsableCommand {
 
         EXIT CODES: 0 every expectation held, 1 one did not or a step failed,
         2 a bad scenario (every problem listed with its field and fix; nothing is
-        created), 130 interrupted (the copy is removed).
+        created), 130 interrupted by Ctrl-C, 143 by SIGTERM (the copy is removed).
         """,
         subcommands: [Run.self, List.self])
 
@@ -59,6 +59,13 @@ struct ScenarioCommand: ParsableCommand {
             if let o = observe, ObserveMode(rawValue: o) == nil {
                 throw ValidationError("--observe \(o) is not a mode; use probe, guest or boot-inspect")
             }
+            // Found out before a run of minutes, not after it.
+            if let junit {
+                let dir = (URL(fileURLWithPath: junit).deletingLastPathComponent().path)
+                guard FileManager.default.isWritableFile(atPath: dir) else {
+                    throw ValidationError("--junit \(junit): the folder \(dir) does not exist or is not writable")
+                }
+            }
         }
 
         func run() throws {
@@ -69,15 +76,7 @@ struct ScenarioCommand: ParsableCommand {
                 var runner = ScenarioRunner(connection: conn)
                 runner.progress = { if !json { progress($0) } }
                 let report = try runner.run(loaded, options: .init(registry: registry.map { HostPaths.registry($0) }, keep: keep))
-                if let junit {
-                    do {
-                        try report.junit().write(toFile: junit, atomically: true, encoding: .utf8)
-                    } catch {
-                        throw VMSerialError.badInput("cannot write the JUnit report to \(junit): \(error.localizedDescription)")
-                    }
-                }
-                print(json ? report.json() : report.table(), terminator: json ? "\n" : "")
-                ok = report.ok
+                ok = try emit(report, json: json, junit: junit)
             }
             if !ok { throw Failure(status: ExitStatus.failed) }
         }

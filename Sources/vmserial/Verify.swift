@@ -121,15 +121,7 @@ struct Verify: ParsableCommand {
                 verifier.progress = say
                 report = try verifier.verify(domain: domain, options: options)
             }
-            if let junit {
-                do {
-                    try report.junit().write(toFile: junit, atomically: true, encoding: .utf8)
-                } catch {
-                    throw VMSerialError.badInput("cannot write the JUnit report to \(junit): \(error.localizedDescription)")
-                }
-            }
-            print(json ? report.json() : report.table(), terminator: json ? "\n" : "")
-            ok = report.ok
+            ok = try emit(report, json: json, junit: junit)
         }
         if !ok { throw Failure(status: ExitStatus.failed) }
     }
