@@ -39,12 +39,11 @@ let package = Package(
         .target(name: "VMSerialKit", dependencies: [
             "VMSpec", "SerialPolicy", "SerialRegistry", "DomainXML", "Libvirt", "Verifier",
             "Guestfs", "Inspection", "Scenario",
-            .product(name: "Logging", package: "swift-log"),
         ]),
+        // The command line: a thin layer of argument parsing and output over VMSerialKit.
         .executableTarget(name: "vmserial", dependencies: [
-            "VMSerialKit", "Verifier", "Scenario",
+            "VMSerialKit", "DomainXML",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
         ]),
 
         // Fast unit tests: no daemon, no guest (libvirt's test:///default at most).

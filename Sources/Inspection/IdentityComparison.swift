@@ -15,14 +15,13 @@ public struct CurrentIdentity: Sendable, Equatable {
 
 public struct CurrentDisk: Sendable, Equatable {
     public var name: String
-    /// virtio, scsi, sata or nvme.
-    public var bus: String
+    public var bus: Bus
     public var target: String
     public var serial: String?
     /// The disk's partition table as libguestfs reads it now; nil when it was not read.
     public var layout: PartitionTable?
 
-    public init(name: String, bus: String, target: String, serial: String?, layout: PartitionTable? = nil) {
+    public init(name: String, bus: Bus, target: String, serial: String?, layout: PartitionTable? = nil) {
         self.name = name
         self.bus = bus
         self.target = target
@@ -35,8 +34,8 @@ public struct CurrentDisk: Sendable, Equatable {
 
     /// The by-id name udev gives this disk, nil without a serial (or on a bus vmserial does not know).
     public var udevName: ByIDName? {
-        guard let serial, let b = Bus(rawValue: bus) else { return nil }
-        return ByIDName(bus: b, serial: serial)
+        guard let serial else { return nil }
+        return ByIDName(bus: bus, serial: serial)
     }
 }
 
@@ -92,7 +91,7 @@ public enum IdentityComparison {
                 guard let s = d.serial else { return false }
                 return s == name.serial || (name.bus == .scsi && !name.scsiPage80Form && String(s.prefix(ByIDName.scsiNameLimit)) == name.serial)
             }
-            if let disk = sameSerial.first(where: { $0.bus == name.bus.rawValue }) {
+            if let disk = sameSerial.first(where: { $0.bus == name.bus }) {
                 out.append(Finding(what: what, expected: seen, seen: seen, ok: true,
                                    detail: "\(e.file) line \(e.line): disk \(disk.label)"))
                 continue

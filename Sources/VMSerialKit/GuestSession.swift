@@ -1,5 +1,6 @@
 import DomainXML
 import Foundation
+import Verifier
 import Guestfs
 import Inspection
 import Libvirt
@@ -223,12 +224,12 @@ public enum ReporterInstaller {
     }
 
     /// What the guest does after each boot's report, one line per boot.
-    public static func planText(_ actions: [String]) -> String {
-        actions.map { $0 + "\n" }.joined()
+    public static func planText(_ actions: [BootAction]) -> String {
+        actions.map { $0.rawValue + "\n" }.joined()
     }
 
     /// Writes the reporter, its plan and the hook. Left-overs of an interrupted run are replaced.
-    public static func install(_ s: GuestSession, actions: [String]) throws -> Hook {
+    public static func install(_ s: GuestSession, actions: [BootAction]) throws -> Hook {
         let info = try s.inspect()
         guard info.type == "linux" else { throw unsupported(info, domain: s.domain) }
         try s.mount(readonly: false)

@@ -35,21 +35,6 @@ public struct GuestVerifier {
         self.registry = registry
     }
 
-    /// What the guest does after each boot's report, for the cycle kinds of `plan`: guest
-    /// reboots continue the same process; a live migration keeps the first boot running ("stay")
-    /// until the pivot, then resets it.
-    public static func bootActions(kinds: [String]) -> [String] {
-        var actions: [String] = []
-        for group in ProbeVerifier.groups(kinds) {
-            if kinds[group[0]] == "migrate-live" {
-                actions += ["stay", "poweroff"]
-            } else {
-                actions += Array(repeating: "reboot", count: group.count - 1) + ["poweroff"]
-            }
-        }
-        return actions
-    }
-
     /// How guest mode reaches the disks: served by qemu-nbd (one appliance start) or the files (two).
     public enum DiskAccess: Equatable, Sendable {
         case served
@@ -57,7 +42,7 @@ public struct GuestVerifier {
     }
 
     /// Served unless the plan moves disks, the host confines QEMU, or VMSERIAL_GUEST_DISKS=files.
-    public static func diskAccess(kinds: [String], securityModels: [String], setting: String?) throws -> DiskAccess {
+    public static func diskAccess(kinds: [CycleKind], securityModels: [String], setting: String?) throws -> DiskAccess {
         switch setting ?? "" {
         case "", "auto", "served":
             break
@@ -66,7 +51,7 @@ public struct GuestVerifier {
         default:
             throw VMSerialError.badInput("VMSERIAL_GUEST_DISKS=\(setting!) is not known: use served (the default: qemu-nbd, one appliance start) or files (two appliance starts)")
         }
-        if kinds.contains(where: { $0.hasPrefix("migrate") }) {
+        if kinds.contains(where: \.migrates) {
             return .files(why: "--migrate-to moves the image files, which a disk server holds open")
         }
         if let m = securityModels.first(where: { ["apparmor", "selinux"].contains($0) }) {
@@ -82,15 +67,15 @@ public struct GuestVerifier {
     }
 
     public func verify(domain name: String, options: VerifyOptions) throws -> VerifyReport {
-        var probe = ProbeVerifier(connection: connection, registry: registry)
-        probe.progress = progress
-        let (assignment, dom) = try probe.target(name)
-        let expected = ProbeVerifier.expected(from: assignment)
+        var engine = CycleEngine(connection: connection, registry: registry)
+        engine.progress = progress
+        let vm = try ResolvedVM.resolve(name, connection: connection, registry: registry)
+        let dom = vm.domain
         var real = try DomainDefinition(xml: dom.xmlDesc(inactive: true))
         let drives = try GuestSession.drives(of: real)
         let forceTCG = try AccelResolver(connection: connection, log: progress).domainType(for: .auto) != "kvm"
 
-        let restartAfter = try probe.stopForVerify(dom, name: name, options: options, purpose: "guest mode")
+        let restartAfter = try engine.stopForVerify(dom, name: name, options: options, purpose: "guest mode")
         defer {
             if restartAfter {
                 progress("starting \(name) again")
@@ -98,9 +83,9 @@ public struct GuestVerifier {
             }
         }
 
-        let kinds = ProbeVerifier.plan(options)
-        let actions = Self.bootActions(kinds: kinds)
-        let access = try Self.diskAccess(kinds: kinds, securityModels: Self.securityModels(connection),
+        let plan = ProbeVerifier.plan(options)
+        let actions = plan.bootActions
+        let access = try Self.diskAccess(kinds: plan.kinds, securityModels: Self.securityModels(connection),
                                          setting: ProcessInfo.processInfo.environment["VMSERIAL_GUEST_DISKS"])
         // From the moment the reporter may be on the disk, whatever happens, take it out again:
         // on Ctrl-C (stop the appliance or the guest first: both hold the images) and on errors.
@@ -172,53 +157,8 @@ public struct GuestVerifier {
         // Phase 2: the boots.
         var report = VerifyReport(domain: name, mode: "guest")
         report.appliance = .init(diskAccess: kept == nil ? "files" : "served", starts: 1, osFoundBy: state.osFoundBy)
-        var first: ProbeReport?
-        var serialCopies: [ProbeReport] = []   // every boot's report from the serial port, in boot order
-        var bootCycles: [(boot: Int, cycle: Int)] = []
-        for group in ProbeVerifier.groups(kinds) {
-            let kind = kinds[group[0]]
-            if kind == "migrate-offline" {
-                try probe.migrateAll(name, to: options.migrateTo!, live: nil)
-            }
-            if kind == "relaunch" {
-                progress("relaunch: undefining \(name) and launching it again from the registry")
-                _ = try Launcher(connection: connection, registry: registry).relaunchFromScratch(vm: name)
-            }
-            real = try DomainDefinition(xml: connection.lookupDomain(name: name).xmlDesc(inactive: true))
-            let guest = try Self.derive(from: real, run: run, servers: servers)
-            let live = kind == "migrate-live"
-            var reports: [ProbeReport]
-            let started = Date()
-            do {
-                if live {
-                    reports = try probe.boot(guest, expecting: 2, kinds: ["live-source", kind], run: run, timeout: options.timeout,
-                                             what: "the guest") { dom in
-                        progress("guest up: copying its disks live into \(options.migrateTo!)")
-                        try probe.migrateAll(name, to: options.migrateTo!, live: dom)
-                        progress("pivoted to the new files: resetting the running guest")
-                        try dom.reset()
-                    }
-                } else {
-                    reports = try probe.boot(guest, expecting: group.count, kinds: group.map { kinds[$0] }, run: run,
-                                             timeout: options.timeout, what: "the guest")
-                }
-            } catch let e as VMSerialError {
-                report.error = e.description
-                return report
-            }
-            // A boot that is not a cycle of its own (the live source) still wrote a report file.
-            for r in reports { serialCopies.append(r) }
-            if live { reports = Array(reports.suffix(1)) }
-            let each = Date().timeIntervalSince(started) / Double(group.count)
-            for (j, r) in reports.enumerated() {
-                let index = group[j]
-                var checks = Comparator.checks(expected: expected, domain: real, report: r)
-                if let first { checks += Comparator.unchanged(first: first, now: r) } else { first = r }
-                report.cycles.append(.init(cycle: index + 1, kind: kinds[index], checks: checks, seconds: each))
-                report.reports.append(r)
-                bootCycles.append((serialCopies.count - reports.count + j + 1, report.cycles.count - 1))
-            }
-        }
+        var mode = GuestBoot(run: run, servers: servers)
+        guard let boots = try engine.run(vm, plan: plan, options: options, run: run, mode: &mode, into: &report) else { return report }
 
         // Phase 3: read the reports back from the disk, then remove everything vmserial put there.
         let session: GuestSession
@@ -236,8 +176,11 @@ public struct GuestVerifier {
         }
         defer { session.close() }
         let files = try ReporterInstaller.readReports(session)
-        for (boot, cycle) in bootCycles {
-            report.cycles[cycle].checks.append(Self.diskCopyCheck(boot: boot, serial: serialCopies[boot - 1], file: files[boot]))
+        // Every boot left a report on the disk (boot numbers count the live migration's source
+        // boot too); each cycle's is checked against the serial port's.
+        for (i, boot) in boots.enumerated() {
+            guard let cycle = boot.cycle else { continue }
+            report.cycles[cycle].checks.append(Self.diskCopyCheck(boot: i + 1, serial: boot.report, file: files[i + 1]))
         }
         if files.count != actions.count {
             let last = report.cycles.count - 1
@@ -307,6 +250,19 @@ public struct GuestVerifier {
         d.devices.other.removeAll { $0.name == "serial" || $0.name == "console" }
         d.devices.other += ProbeDomain.consoleDevices(console: run.path("console.log"), report: run.path("report.txt"))
         return d
+    }
+}
+
+/// Guest mode's way of booting: the guest's own OS from its definition as it is now (see
+/// `GuestVerifier.derive`); what it does after each report was written into its plan beforehand.
+struct GuestBoot: BootMode {
+    let run: RunDirectory
+    let servers: DiskServers?
+
+    var what: String { "the guest" }
+
+    func transient(for real: DomainDefinition, actions: [BootAction], live: Bool) throws -> DomainDefinition {
+        try GuestVerifier.derive(from: real, run: run, servers: servers)
     }
 }
 

@@ -21,20 +21,13 @@ public struct DomainInspector {
     /// The identity the registry says the VM presents.
     public static func current(from a: Assignment) -> CurrentIdentity {
         CurrentIdentity(uuid: a.uuid, smbiosSerial: a.smbiosSerial, disks: a.disks.map {
-            CurrentDisk(name: $0.name, bus: $0.bus.rawValue, target: $0.target, serial: $0.serial)
+            CurrentDisk(name: $0.name, bus: $0.bus, target: $0.target, serial: $0.serial)
         })
     }
 
     public func inspect(domain name: String) throws -> InspectReport {
-        guard let assignment = try registry.assignment(vm: name) else {
-            throw VMSerialError.badInput("vmserial has no record of \(name) in its registry \(registry.path); launch it with `vmserial launch SPEC` (or pass the --registry it was launched with)")
-        }
-        let dom: Libvirt.Domain
-        do {
-            dom = try connection.lookupDomain(name: name)
-        } catch let e as LibvirtError where e.kind == .noDomain {
-            throw VMSerialError.badInput("libvirt at \(connection.uri) has no domain \(name); launch it with `vmserial launch SPEC` or pass --connect")
-        }
+        let vm = try ResolvedVM.resolve(name, connection: connection, registry: registry)
+        let (assignment, dom) = (vm.assignment, vm.domain)
         let running = try dom.isActive
         var warnings: [String] = []
         if running {

@@ -73,17 +73,10 @@ public struct Migrator {
     /// Checks a migration: the disk, the domain's state, the target, the backing file, free space.
     /// `expectRunning`: nil to take it from `options.live`.
     public func plan(domain name: String, _ o: MigrateOptions, expectRunning: Bool? = nil) throws -> Plan {
-        guard let assignment = try registry.assignment(vm: name) else {
-            throw VMSerialError.badInput("vmserial has no record of \(name) in its registry; launch it with `vmserial launch SPEC`")
-        }
+        let vm = try ResolvedVM.resolve(name, connection: connection, registry: registry)
+        let (assignment, dom) = (vm.assignment, vm.domain)
         guard let assigned = assignment.disks.first(where: { $0.name == o.disk || $0.target == o.disk }) else {
             throw VMSerialError.badInput("\(name) has no disk \(o.disk); its disks are \(assignment.disks.map { "\($0.name) (\($0.target))" }.joined(separator: ", "))")
-        }
-        let dom: Libvirt.Domain
-        do {
-            dom = try connection.lookupDomain(name: name)
-        } catch let e as LibvirtError where e.kind == .noDomain {
-            throw VMSerialError.badInput("libvirt at \(connection.uri) has no domain \(name)")
         }
         let running = try dom.isActive
         let wantRunning = expectRunning ?? o.live

@@ -1,5 +1,6 @@
 import DomainXML
 import Foundation
+import Verifier
 
 /// Derives the probe domain from a defined one: the same UUID, name, machine, sysinfo,
 /// controllers, disks (buses, targets, serials, addresses), booted with the probe kernel,
@@ -9,7 +10,7 @@ public enum ProbeDomain {
     /// `unsafe`, as `-snapshot` does): a flush at exit costs seconds on a host with much dirty
     /// data. Off for a live migration, whose pivot puts a real new file under the same disk.
     public static func derive(from real: DomainDefinition, images: HostPaths.ProbeImages, run: RunDirectory,
-                              after: String, overlays: [String: String], scratchCache: Bool = true) -> DomainDefinition {
+                              after: BootAction, overlays: [String: String], scratchCache: Bool = true) -> DomainDefinition {
         var d = real
         d.os.kernel = images.kernel(for: real.os)
         d.os.initrd = images.initrd

@@ -17,19 +17,18 @@ public struct ExpectedIdentity: Sendable, Equatable {
 
 public struct ExpectedDisk: Sendable, Equatable {
     public var name: String
-    /// virtio, scsi, sata or nvme.
-    public var bus: String
+    public var bus: Bus
     /// libvirt target dev (vda, sdb; NVMe disks have vd* names too).
     public var target: String
     public var serial: String?
-    public var limit: Int
+    /// The longest serial the bus keeps.
+    public var limit: Int { bus.serialLimit }
 
-    public init(name: String, bus: String, target: String, serial: String?, limit: Int) {
+    public init(name: String, bus: Bus, target: String, serial: String?) {
         self.name = name
         self.bus = bus
         self.target = target
         self.serial = serial
-        self.limit = limit
     }
 }
 
@@ -83,7 +82,7 @@ public enum Comparator {
                                         detail: "the domain definition has no disk with target \(disk.target); it was changed outside vmserial — re-run `vmserial launch`"))
                     continue
                 }
-                if (disk.bus == "nvme") != domain.isNVMe(d) {
+                if (disk.bus == .nvme) != domain.isNVMe(d) {
                     checks.append(Check(what: what, expected: want, seen: "(wrong device)", ok: false,
                                         detail: "the domain definition presents \(disk.target) as \(domain.isNVMe(d) ? "nvme" : d.targetBus ?? "?"), not \(disk.bus); it was changed outside vmserial — re-run `vmserial launch`"))
                     continue
@@ -136,9 +135,8 @@ public enum Comparator {
     /// the name udev builds from it, pointing at the device the serial was read from. Nil when
     /// there is nothing to check (a probe report, a guest without by-id links, a disk without serial).
     static func byIDCheck(disk: ExpectedDisk, guest: GuestDevice, report: ProbeReport) -> Check? {
-        guard report.version >= 2, !report.byID.isEmpty, let serial = disk.serial, !serial.isEmpty,
-              let bus = Bus(rawValue: disk.bus) else { return nil }
-        let want = ByIDName(bus: bus, serial: serial).name
+        guard report.version >= 2, !report.byID.isEmpty, let serial = disk.serial, !serial.isEmpty else { return nil }
+        let want = ByIDName(bus: disk.bus, serial: serial).name
         let what = "disk \(disk.name) (\(disk.bus) \(disk.target)) by-id"
         let toGuest = report.byID.filter { $0.target == guest.name && ByIDName(parsing: $0.name)?.partition == nil }
         if toGuest.contains(where: { $0.name == want }) {

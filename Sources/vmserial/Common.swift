@@ -1,8 +1,5 @@
 import ArgumentParser
 import Foundation
-import Libvirt
-import SerialRegistry
-import Verifier
 import VMSerialKit
 
 struct ConnectionOptions: ParsableArguments {

@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import VMSerialKit
-import SerialRegistry
-import VMSpec
 
 struct Launch: ParsableCommand {
     static let configuration = CommandConfiguration(

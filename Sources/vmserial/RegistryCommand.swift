@@ -1,8 +1,6 @@
 import ArgumentParser
 import DomainXML
 import Foundation
-import Libvirt
-import SerialRegistry
 import VMSerialKit
 
 struct RegistryCommand: ParsableCommand {

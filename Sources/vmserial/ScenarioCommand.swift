@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Scenario
 import VMSerialKit
 
 struct ScenarioCommand: ParsableCommand {

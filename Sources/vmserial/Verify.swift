@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Verifier
 import VMSerialKit
 
 struct Verify: ParsableCommand {

@@ -5,9 +5,9 @@ import Testing
 @Suite("recorded identities against the current ones")
 struct IdentityComparisonTests {
     static let current = CurrentIdentity(uuid: "4F0FBB8C-3D52-4D6A-9A5E-0123456789AB", smbiosSerial: "4f0fbb8c-3d52-4d6a-9a5e-0123456789ab", disks: [
-        CurrentDisk(name: "root", bus: "virtio", target: "vda", serial: "VS1KA4ZCHWYHWD0H51VZ"),
-        CurrentDisk(name: "data", bus: "scsi", target: "sda", serial: "MANUAL-0001"),
-        CurrentDisk(name: "scratch", bus: "sata", target: "sdb", serial: nil),
+        CurrentDisk(name: "root", bus: .virtio, target: "vda", serial: "VS1KA4ZCHWYHWD0H51VZ"),
+        CurrentDisk(name: "data", bus: .scsi, target: "sda", serial: "MANUAL-0001"),
+        CurrentDisk(name: "scratch", bus: .sata, target: "sdb", serial: nil),
     ])
 
     static func entry(_ device: String, _ target: String, file: String = "/etc/fstab", options: [String] = ["defaults"], line: Int = 3) -> TableEntry {

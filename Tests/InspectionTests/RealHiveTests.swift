@@ -46,7 +46,7 @@ struct RealHiveTests {
 
     static func current(uuid: String, layout: PartitionTable?) -> CurrentIdentity {
         CurrentIdentity(uuid: uuid, smbiosSerial: "VMSERIAL-TEST", disks: [
-            CurrentDisk(name: "system", bus: "sata", target: "sda", serial: "SYSTEM-DISK-SERIAL", layout: layout),
+            CurrentDisk(name: "system", bus: .sata, target: "sda", serial: "SYSTEM-DISK-SERIAL", layout: layout),
         ])
     }
 

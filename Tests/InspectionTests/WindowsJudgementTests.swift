@@ -70,9 +70,9 @@ struct WindowsJudgementTests {
     }
 
     static let current = CurrentIdentity(uuid: vmUUID.uppercased(), smbiosSerial: nil, disks: [
-        CurrentDisk(name: "system", bus: "virtio", target: "vda", serial: "VSSYSTEM000000000001",
+        CurrentDisk(name: "system", bus: .virtio, target: "vda", serial: "VSSYSTEM000000000001",
                     layout: PartitionTable(style: "mbr", mbrSignature: "11111111", partitions: [.init(offset: 1 << 20, number: 1)])),
-        CurrentDisk(name: "blank", bus: "scsi", target: "sda", serial: "MANUAL-0001", layout: PartitionTable(style: "none")),
+        CurrentDisk(name: "blank", bus: .scsi, target: "sda", serial: "MANUAL-0001", layout: PartitionTable(style: "none")),
     ])
 
     static func findings(lastConfig: String) throws -> [String: Finding] {

@@ -62,7 +62,7 @@ struct ComparatorTests {
             (name: "sda", bus: "scsi", path: PC.scsi, serial: String(forty.prefix(36)), ataport: ""),
         ]))
         let expected = ExpectedIdentity(uuid: pcUUID, smbiosSerial: "VMS-SMBIOS-1", disks: [
-            ExpectedDisk(name: "data", bus: "scsi", target: "sda", serial: forty, limit: 36),
+            ExpectedDisk(name: "data", bus: .scsi, target: "sda", serial: forty),
         ])
         var domain = pcDomain(serials: ["sda": forty])
         domain.devices.disks.removeAll { $0.targetDev != "sda" }
@@ -82,7 +82,7 @@ struct ComparatorTests {
             (name: "sda", bus: "scsi", path: PC.scsi, serial: String(forty.prefix(36)), ataport: ""),
         ]))
         let expected = ExpectedIdentity(uuid: pcUUID, smbiosSerial: "VMS-SMBIOS-1", disks: [
-            ExpectedDisk(name: "data", bus: "scsi", target: "sda", serial: "MANUAL-0001", limit: 36),
+            ExpectedDisk(name: "data", bus: .scsi, target: "sda", serial: "MANUAL-0001"),
         ])
         var domain = pcDomain(serials: ["sda": forty])
         domain.devices.disks.removeAll { $0.targetDev != "sda" }
@@ -103,7 +103,7 @@ struct ComparatorTests {
             Disk(driverType: "qcow2", source: "/d\(i)", targetDev: t, targetBus: "virtio", serial: given[t], address: .pci(bus: 0, slot: 2 + i))
         }
         let expected = ExpectedIdentity(uuid: "11111111-2222-4333-8444-555555555555", smbiosSerial: "VMS-SMBIOS-TRUNC",
-                                        disks: targets.map { ExpectedDisk(name: $0, bus: "virtio", target: $0, serial: given[$0], limit: 20) })
+                                        disks: targets.map { ExpectedDisk(name: $0, bus: .virtio, target: $0, serial: given[$0]) })
         let checks = Comparator.checks(expected: expected, domain: domain, report: report)
         #expect(checks.map(\.ok) == [true, true, false, true, true, false])
         #expect(checks[2].detail == "truncated by the hypervisor: VIRTIO-SERIAL-21CHARS arrived as VIRTIO-SERIAL-21CHAR")
@@ -116,7 +116,7 @@ struct ComparatorTests {
         domain.devices.disks = [Disk(driverType: "qcow2", source: "/d0", targetDev: "vda", targetBus: "virtio",
                                      serial: "VIRTIOSERIAL0001", address: .pci(bus: 0, slot: 2))]
         let expected = ExpectedIdentity(uuid: pcUUID, smbiosSerial: pcUUID, disks: [
-            ExpectedDisk(name: "root", bus: "virtio", target: "vda", serial: "VIRTIOSERIAL0001", limit: 20),
+            ExpectedDisk(name: "root", bus: .virtio, target: "vda", serial: "VIRTIOSERIAL0001"),
         ])
         let checks = Comparator.checks(expected: expected, domain: domain, report: report)
         let serial = try #require(checks.first { $0.what == "smbios serial" })
@@ -146,7 +146,7 @@ struct ComparatorTests {
         domain.devices.disks.append(Disk(driverType: "raw", source: "/e", targetDev: "vdc", targetBus: "virtio",
                                          serial: "VSEXTRA0000000000000", address: .pci(bus: 0, slot: 9)))
         var expected = pcExpected()
-        expected.disks.append(ExpectedDisk(name: "extra", bus: "virtio", target: "vdc", serial: "VSEXTRA0000000000000", limit: 20))
+        expected.disks.append(ExpectedDisk(name: "extra", bus: .virtio, target: "vdc", serial: "VSEXTRA0000000000000"))
         let checks = Comparator.checks(expected: expected, domain: domain, report: report)
         let c = try #require(checks.first { $0.what == "disk extra (virtio vdc) serial" })
         #expect(!c.ok)

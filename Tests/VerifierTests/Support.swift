@@ -62,9 +62,9 @@ func pcDomain(machine: String = "pc-i440fx-7.2", slots: (virtio: Int, scsi: Int,
 /// What the registry would say for the pc run.
 func pcExpected(smbiosSerial: String? = "VMS-SMBIOS-1", uuid: String = pcUUID, serials: [String: String] = [:]) -> ExpectedIdentity {
     ExpectedIdentity(uuid: uuid, smbiosSerial: smbiosSerial, disks: [
-        ExpectedDisk(name: "root", bus: "virtio", target: "vda", serial: serials["vda"] ?? "VIRTIOSERIAL0001", limit: 20),
-        ExpectedDisk(name: "data", bus: "scsi", target: "sda", serial: serials["sda"] ?? scsiSerial, limit: 36),
-        ExpectedDisk(name: "share", bus: "sata", target: "sdb", serial: serials["sdb"] ?? "SATASERIAL01", limit: 20),
-        ExpectedDisk(name: "fast", bus: "nvme", target: "vdb", serial: serials["vdb"] ?? "NVMESERIAL01", limit: 20),
+        ExpectedDisk(name: "root", bus: .virtio, target: "vda", serial: serials["vda"] ?? "VIRTIOSERIAL0001"),
+        ExpectedDisk(name: "data", bus: .scsi, target: "sda", serial: serials["sda"] ?? scsiSerial),
+        ExpectedDisk(name: "share", bus: .sata, target: "sdb", serial: serials["sdb"] ?? "SATASERIAL01"),
+        ExpectedDisk(name: "fast", bus: .nvme, target: "vdb", serial: serials["vdb"] ?? "NVMESERIAL01"),
     ])
 }

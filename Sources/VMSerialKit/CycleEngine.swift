@@ -1,0 +1,246 @@
+import DomainXML
+import Foundation
+import Libvirt
+import SerialRegistry
+import Verifier
+
+/// A VM vmserial manages: its registry record and its libvirt domain.
+public struct ResolvedVM {
+    public let name: String
+    public let assignment: Assignment
+    public let domain: Libvirt.Domain
+
+    /// The one lookup every command uses: the registry record, then the libvirt domain; either
+    /// missing is bad input that says how to get it.
+    public static func resolve(_ name: String, connection: Connection, registry: any Registry) throws -> ResolvedVM {
+        guard let assignment = try registry.assignment(vm: name) else {
+            throw VMSerialError.noRecord(vm: name, registry: registry.path)
+        }
+        do {
+            return ResolvedVM(name: name, assignment: assignment, domain: try connection.lookupDomain(name: name))
+        } catch let e as LibvirtError where e.kind == .noDomain {
+            throw VMSerialError.noDomain(name, uri: connection.uri)
+        }
+    }
+
+    /// What the registry says the VM must present.
+    public var expected: ExpectedIdentity {
+        ExpectedIdentity(uuid: assignment.uuid, smbiosSerial: assignment.smbiosSerial, disks: assignment.disks.map {
+            ExpectedDisk(name: $0.name, bus: $0.bus, target: $0.target, serial: $0.serial)
+        })
+    }
+}
+
+/// One way of booting a VM's hardware and having its guest report: the probe kernel (probe mode),
+/// or the guest's own OS with vmserial's reporter in it (guest mode). The scenario runner's
+/// observers use both through the verifiers.
+protocol BootMode {
+    /// "the probe", "the guest": for progress lines and errors.
+    var what: String { get }
+    /// The transient domain that boots `real`'s hardware for one QEMU process, whose boots end
+    /// with `actions` (one per report it is to send).
+    mutating func transient(for real: DomainDefinition, actions: [BootAction], live: Bool) throws -> DomainDefinition
+}
+
+/// The cycle loop shared by the verify modes: for each QEMU process of the plan, do what its
+/// first cycle asks (migrate offline, relaunch), derive the transient domain from the definition
+/// as it is now, boot it, collect one report per cycle and compare each with the registry.
+struct CycleEngine {
+    let connection: Connection
+    let registry: any Registry
+    var progress: (String) -> Void = { _ in }
+
+    /// One report a guest sent, in boot order; `cycle` is its index in `report.cycles`, nil for a
+    /// boot that is not a cycle of its own (the live migration's source boot).
+    struct Boot {
+        var report: ProbeReport
+        var cycle: Int?
+    }
+
+    /// Runs every cycle of `plan` into `report`. Returns nil when a boot failed (timeout, no or an
+    /// unusable report): `report.error` then says why and the later cycles did not run.
+    func run(_ vm: ResolvedVM, plan: CyclePlan, options: VerifyOptions, run: RunDirectory, mode: inout some BootMode,
+             into report: inout VerifyReport) throws -> [Boot]? {
+        let name = vm.name
+        let expected = vm.expected
+        var first: ProbeReport?
+        var boots: [Boot] = []
+        for group in plan.groups {
+            let kind = plan.kinds[group[0]]
+            switch kind {
+            case .migrateOffline:
+                try migrateAll(name, to: options.migrateTo!, live: nil)
+            case .relaunch:
+                progress("relaunch: undefining \(name) and launching it again from the registry")
+                _ = try Launcher(connection: connection, registry: registry).relaunchFromScratch(vm: name)
+            case .boot, .guestReboot, .restart, .migrateLive:
+                break
+            }
+            let real = try DomainDefinition(xml: connection.lookupDomain(name: name).xmlDesc(inactive: true))
+            let live = kind == .migrateLive
+            let transient = try mode.transient(for: real, actions: plan.actions(for: group), live: live)
+            let started = Date()
+            var reports: [ProbeReport]
+            do {
+                if live {
+                    // The guest comes up and reports on the old files; its disks are copied and pivoted
+                    // to the new ones while it runs; then the same QEMU process resets and reports again.
+                    reports = try boot(transient, expecting: 2, labels: ["live-source", kind.rawValue], run: run,
+                                       timeout: options.timeout, what: mode.what) { dom in
+                        progress("guest up: copying its disks live into \(options.migrateTo!)")
+                        try migrateAll(name, to: options.migrateTo!, live: dom)
+                        progress("pivoted to the new files: resetting the running guest")
+                        try dom.reset()
+                    }
+                } else {
+                    reports = try boot(transient, expecting: group.count, labels: group.map { plan.kinds[$0].rawValue }, run: run,
+                                       timeout: options.timeout, what: mode.what)
+                }
+            } catch let e as VMSerialError {
+                report.error = e.description
+                return nil
+            }
+            if live {
+                boots.append(Boot(report: reports[0], cycle: nil))
+                reports = Array(reports.suffix(1))
+            }
+            let each = Date().timeIntervalSince(started) / Double(group.count)
+            for (j, r) in reports.enumerated() {
+                let index = group[j]
+                var checks = Comparator.checks(expected: expected, domain: real, report: r)
+                if let first { checks += Comparator.unchanged(first: first, now: r) } else { first = r }
+                report.cycles.append(.init(cycle: index + 1, kind: plan.kinds[index].rawValue, checks: checks, seconds: each))
+                report.reports.append(r)
+                boots.append(Boot(report: r, cycle: report.cycles.count - 1))
+            }
+        }
+        return boots
+    }
+
+    /// A running domain is refused unless --force-restart; then it is shut down (destroyed after
+    /// 60 s) and the caller starts it again at the end. Returns whether it must be restarted.
+    func stopForVerify(_ dom: Libvirt.Domain, name: String, options: VerifyOptions, purpose: String) throws -> Bool {
+        guard try dom.isActive else { return false }
+        guard options.forceRestart else {
+            throw VMSerialError.badInput("\(name) is running; \(purpose) needs the domain shut off. Shut it down, or pass --force-restart to have vmserial shut it down, verify it and start it again")
+        }
+        progress("\(name) is running: shutting it down for \(purpose) (--force-restart)")
+        try? dom.shutdown()
+        if (try? awaitInactive(dom, seconds: 60)) != true {
+            progress("\(name) did not shut down within 60 s: destroying it")
+            try dom.destroy()
+        }
+        return true
+    }
+
+    /// Starts `transient` and collects `count` reports from its second serial port.
+    func boot(_ transient: DomainDefinition, expecting count: Int, labels: [String], run: RunDirectory, timeout: Double,
+              what: String, afterFirstReport: ((Libvirt.Domain) throws -> Void)? = nil) throws -> [ProbeReport] {
+        let reportFile = run.path("report.txt"), consoleFile = run.path("console.log")
+        for f in [reportFile, consoleFile] { _ = FileManager.default.createFile(atPath: f, contents: nil) }
+        progress("booting \(what) (\(labels.joined(separator: ", ")))")
+        // Registered before the guest exists: Ctrl-C right after libvirt starts it must still stop it.
+        // By name is safe: the real domain is always shut off while its transient copy runs.
+        let connection = self.connection
+        let token = Interrupts.shared.onInterrupt {
+            if let d = try? connection.lookupDomain(name: transient.name), (try? d.isActive) == true { try? d.destroy() }
+        }
+        let dom: Libvirt.Domain
+        do {
+            dom = try connection.createTransientDomain(xml: transient.xml(), autodestroy: true)
+        } catch let e as LibvirtError {
+            Interrupts.shared.remove(token)
+            throw VMSerialError.failed("\(what) for \(transient.name) did not start: \(e.message)")
+        }
+        defer {
+            if (try? dom.isActive) == true { try? dom.destroy() }
+            Interrupts.shared.remove(token)
+        }
+        let deadline = Date().addingTimeInterval(timeout * Double(count))
+        var text = ""
+        var announced = 0
+        while true {
+            text = (try? String(contentsOfFile: reportFile, encoding: .isoLatin1)) ?? ""
+            let done = ProbeReport.countComplete(text)
+            if done > announced, done < count {
+                if let hook = afterFirstReport, announced == 0 {
+                    announced = done
+                    do {
+                        try hook(dom)
+                    } catch let e as VMSerialError {
+                        throw e
+                    } catch {
+                        throw VMSerialError.failed("\(error)")
+                    }
+                    continue
+                }
+                progress("cycle \(done) reported; guest rebooting itself (\(labels[done]))")
+                announced = done
+            }
+            if done >= count { break }
+            if (try? dom.isActive) != true {
+                // Let QEMU's last writes land before concluding.
+                Thread.sleep(forTimeInterval: 0.2)
+                text = (try? String(contentsOfFile: reportFile, encoding: .isoLatin1)) ?? ""
+                break
+            }
+            if Date() > deadline { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        let reports: [ProbeReport]
+        do {
+            reports = try ProbeReport.parseAll(text)
+        } catch {
+            throw VMSerialError.failed("the report of \(what) for \(transient.name) is unusable: \(error)\(Self.consoleTail(consoleFile))")
+        }
+        guard reports.count >= count else {
+            let why = Date() > deadline ? "within \(Int(timeout * Double(count))) s (--timeout)" : "before it powered off"
+            throw VMSerialError.failed("\(what) of \(transient.name) sent \(reports.count) of \(count) reports \(why)\(Self.consoleTail(consoleFile))")
+        }
+        return Array(reports.prefix(count))
+    }
+
+    /// Moves every disk of the VM into `dir` (files named <vm>-<disk>.<format>). With `live`, the
+    /// copies are taken from that running domain (the transient copy) by block copy and pivot.
+    func migrateAll(_ name: String, to dir: String, live: Libvirt.Domain?) throws {
+        guard let a = try registry.assignment(vm: name) else { throw RegistryError.notFound(vm: name) }
+        var m = Migrator(connection: connection, registry: registry)
+        m.log = progress
+        for disk in a.disks {
+            let def = try DomainDefinition(xml: connection.lookupDomain(name: name).xmlDesc(inactive: true))
+            let format = def.devices.disks.first { $0.targetDev == disk.target }?.driverType ?? "raw"
+            let target = (dir as NSString).appendingPathComponent("\(name)-\(disk.name).\(format == "qcow2" ? "qcow2" : "img")")
+            let p = try m.plan(domain: name, MigrateOptions(disk: disk.name, to: target, format: format, live: live != nil),
+                               expectRunning: live != nil)
+            progress("migrating disk \(disk.name) (serial \(disk.serial ?? "none")) to \(target)")
+            _ = try m.guardingTarget(p) {
+                if let live {
+                    try m.liveCopy(live, disk: disk.target, target: target, format: format, backing: nil)
+                } else {
+                    try m.offlineCopy(source: p.source, sourceFormat: p.sourceFormat, target: target, format: format, backing: nil,
+                                      total: p.size)
+                }
+            }
+            try m.commit(p)
+        }
+    }
+
+    /// The last lines of a guest console, as text, for an error message.
+    static func consoleTail(_ path: String) -> String {
+        guard let t = try? String(contentsOfFile: path, encoding: .isoLatin1), !t.isEmpty else { return "; the guest console is empty" }
+        // Firmware draws with ANSI escapes; keep only the text.
+        let plain = t.replacingOccurrences(of: "\u{1B}\\[[0-9;?]*[A-Za-z]", with: "", options: .regularExpression)
+            .filter { $0 == "\n" || ($0.isASCII && $0.asciiValue! >= 0x20 && $0.asciiValue! < 0x7f) || !$0.isASCII }
+        let lines = plain.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.suffix(8)
+        return "; last console lines:\n    " + lines.joined(separator: "\n    ")
+    }
+
+    func awaitInactive(_ dom: Libvirt.Domain, seconds: Double) throws -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if try !dom.isActive { return true }
+            Thread.sleep(forTimeInterval: 0.25)
+        }
+        return false
+    }
+}
