@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "InspectionTests", dependencies: ["Inspection", "Guestfs", "SerialPolicy"], resources: [.copy("Fixtures")]),
         // Starts real libguestfs appliances (TCG here: about 10 s each).
         .testTarget(name: "GuestfsTests", dependencies: ["Guestfs"]),
-        .testTarget(name: "VMSerialKitTests", dependencies: ["VMSerialKit"]),
+        .testTarget(name: "VMSerialKitTests", dependencies: ["VMSerialKit", "DomainXML", "Guestfs", "Inspection"]),
         // Real libvirt, real QEMU (TCG here), real guests: `make integration`.
         .testTarget(name: "IntegrationTests",
                     dependencies: ["VMSerialKit", "Libvirt", "DomainXML", "SerialRegistry", "Verifier", "VMSpec",

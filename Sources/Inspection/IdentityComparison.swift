@@ -41,6 +41,8 @@ public struct CurrentDisk: Sendable, Equatable {
 
 /// One thing a guest has recorded, compared with the current identity; the unit of the table
 /// and the JSON output. A finding marked `info` lists what was recorded without judging it.
+/// Not Verifier's `Check`: a finding can be `info` (listed, never judged), which a verify check
+/// never is, and `inspect --json` carries that key where `verify --json` must not.
 public struct Finding: Sendable, Equatable, Codable {
     public var what: String
     public var expected: String

@@ -9,7 +9,7 @@ final class SpecFolder {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("scenario-tests-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         for f in ["vmlinuz", "initrd.img", "root.qcow2", "data.qcow2", "logs.qcow2"] {
-            FileManager.default.createFile(atPath: "\(dir)/\(f)", contents: Data("x".utf8))
+            _ = FileManager.default.createFile(atPath: "\(dir)/\(f)", contents: Data("x".utf8))
         }
         try Data("""
         {"name": "vm1", "boot": {"kernel": "vmlinuz", "initrd": "initrd.img"},

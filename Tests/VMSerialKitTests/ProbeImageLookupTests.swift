@@ -13,7 +13,7 @@ import Testing
         }
         let before = FileManager.default.currentDirectoryPath
         #expect(FileManager.default.changeCurrentDirectoryPath(dir))
-        defer { FileManager.default.changeCurrentDirectoryPath(before) }
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(before) }
         let candidates = HostPaths.probeImageCandidates()
         #expect(candidates.allSatisfy { $0.hasPrefix("/") })
         #expect(!candidates.contains { $0.hasPrefix(dir) || $0.hasPrefix("/private" + dir) }, "\(candidates)")
