@@ -109,7 +109,7 @@ struct CycleEngine {
                 let index = group[j]
                 var checks = Comparator.checks(expected: expected, domain: real, report: r)
                 if let first { checks += Comparator.unchanged(first: first, now: r) } else { first = r }
-                report.cycles.append(.init(cycle: index + 1, kind: plan.kinds[index].rawValue, checks: checks, seconds: each))
+                report.cycles.append(.init(cycle: index + 1, kind: plan.kinds[index], checks: checks, seconds: each))
                 report.reports.append(r)
                 boots.append(Boot(report: r, cycle: report.cycles.count - 1))
             }

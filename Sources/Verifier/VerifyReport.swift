@@ -30,13 +30,12 @@ public struct VerifyReport: Sendable, Equatable, Codable {
 
     public struct Cycle: Sendable, Equatable, Codable {
         public var cycle: Int
-        /// boot, guest-reboot, restart, relaunch, migrate-offline, migrate-live
-        public var kind: String
+        public var kind: CycleKind
         public var checks: [Check]
         public var seconds: Double?
         public var ok: Bool { checks.allSatisfy(\.ok) }
 
-        public init(cycle: Int, kind: String, checks: [Check], seconds: Double? = nil) {
+        public init(cycle: Int, kind: CycleKind, checks: [Check], seconds: Double? = nil) {
             self.cycle = cycle
             self.kind = kind
             self.checks = checks
@@ -110,7 +109,7 @@ public struct VerifyReport: Sendable, Equatable, Codable {
         x += "<testsuites name=\"vmserial verify \(esc(domain))\" tests=\"\(total)\" failures=\"\(failed)\" errors=\"\(error == nil ? 0 : 1)\">\n"
         for c in cycles {
             let f = c.checks.filter { !$0.ok }.count
-            x += "  <testsuite name=\"\(esc(domain)).cycle\(c.cycle).\(esc(c.kind))\" tests=\"\(c.checks.count)\" failures=\"\(f)\""
+            x += "  <testsuite name=\"\(esc(domain)).cycle\(c.cycle).\(esc(c.kind.rawValue))\" tests=\"\(c.checks.count)\" failures=\"\(f)\""
             if let s = c.seconds { x += " time=\"\(String(format: "%.3f", s))\"" }
             x += ">\n"
             for k in c.checks {

@@ -11,8 +11,8 @@ struct VerifyReportTests {
         let good = Comparator.checks(expected: pcExpected(), domain: pcDomain(), report: report)
         let bad = Comparator.checks(expected: pcExpected(serials: ["vda": "VS0A1B2C3D4E5F6G7H8J"]), domain: pcDomain(), report: report)
         return VerifyReport(domain: "vm1", cycles: [
-            .init(cycle: 1, kind: "boot", checks: good, seconds: 9.25),
-            .init(cycle: 2, kind: "guest-reboot", checks: bad, seconds: 4.5),
+            .init(cycle: 1, kind: .boot, checks: good, seconds: 9.25),
+            .init(cycle: 2, kind: .guestReboot, checks: bad, seconds: 4.5),
         ])
     }
 
@@ -86,7 +86,7 @@ struct VerifyReportTests {
 
     @Test func junitEscapesAndReportsTheRunError() throws {
         let r = VerifyReport(domain: "vm<&>\"'1", cycles: [
-            .init(cycle: 1, kind: "boot", checks: [
+            .init(cycle: 1, kind: .boot, checks: [
                 Check(what: "disk \"a\" <b> & 'c'", expected: "A&B", seen: "<none>", ok: false, detail: "x < y & \"z\""),
             ]),
         ], error: "timed out <after 60 s> & gave up")
@@ -105,7 +105,7 @@ struct VerifyReportTests {
     /// A garbled guest serial (control bytes) must not make the JUnit file unreadable for CI.
     @Test func junitSurvivesControlCharactersFromTheGuest() throws {
         let r = VerifyReport(domain: "vm1", cycles: [
-            .init(cycle: 1, kind: "boot", checks: [
+            .init(cycle: 1, kind: .boot, checks: [
                 Check(what: "disk root (virtio vda) serial", expected: "VSAAAA", seen: "VS\u{1}\u{0}AA\u{1b}", ok: false, detail: "seen VS\u{1}\u{0}AA\u{1b}"),
             ]),
         ])
@@ -138,7 +138,7 @@ struct VerifyReportTests {
         r.error = "no report"
         #expect(r.table().contains("ERROR no report"))
         // Empty values are shown, not left blank.
-        let empty = VerifyReport(domain: "v", cycles: [.init(cycle: 1, kind: "boot", checks: [Check(what: "smbios serial", expected: "", seen: "", ok: true)])])
+        let empty = VerifyReport(domain: "v", cycles: [.init(cycle: 1, kind: .boot, checks: [Check(what: "smbios serial", expected: "", seen: "", ok: true)])])
         #expect(empty.table().contains("(none)"))
     }
 }
