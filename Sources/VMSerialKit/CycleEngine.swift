@@ -45,10 +45,8 @@ protocol BootMode {
 /// The cycle loop shared by the verify modes: for each QEMU process of the plan, do what its
 /// first cycle asks (migrate offline, relaunch), derive the transient domain from the definition
 /// as it is now, boot it, collect one report per cycle and compare each with the registry.
-struct CycleEngine {
-    let connection: Connection
-    let registry: any Registry
-    var progress: (String) -> Void = { _ in }
+struct CycleEngine: ContextHolder {
+    var context: Context
 
     /// One report a guest sent, in boot order; `cycle` is its index in `report.cycles`, nil for a
     /// boot that is not a cycle of its own (the live migration's source boot).

@@ -25,14 +25,11 @@ import Verifier
 /// the steps and step 3 starts a second appliance.
 /// Every report is compared with the registry exactly like a probe report, plus the guest's
 /// /dev/disk/by-id names, and the copy on the disk must equal the one from the serial port.
-public struct GuestVerifier {
-    public let connection: Connection
-    public let registry: any Registry
-    public var progress: (String) -> Void = { _ in }
+public struct GuestVerifier: ContextHolder {
+    public var context: Context
 
     public init(connection: Connection, registry: any Registry) {
-        self.connection = connection
-        self.registry = registry
+        context = Context(connection: connection, registry: registry)
     }
 
     /// How guest mode reaches the disks: served by qemu-nbd (one appliance start) or the files (two).
@@ -67,9 +64,8 @@ public struct GuestVerifier {
     }
 
     public func verify(domain name: String, options: VerifyOptions) throws -> VerifyReport {
-        var engine = CycleEngine(connection: connection, registry: registry)
-        engine.progress = progress
-        let vm = try ResolvedVM.resolve(name, connection: connection, registry: registry)
+        let engine = CycleEngine(context: context)
+        let vm = try context.resolve(name)
         let dom = vm.domain
         var real = try DomainDefinition(xml: dom.xmlDesc(inactive: true))
         let drives = try GuestSession.drives(of: real)

@@ -8,14 +8,11 @@ import SerialRegistry
 /// `vmserial inspect`: looks into a domain's disks offline, read-only, with one libguestfs
 /// appliance, and compares what each operating system recorded about disk and machine
 /// identity with the registry.
-public struct DomainInspector {
-    public let connection: Connection
-    public let registry: any Registry
-    public var progress: (String) -> Void = { _ in }
+public struct DomainInspector: ContextHolder {
+    public var context: Context
 
     public init(connection: Connection, registry: any Registry) {
-        self.connection = connection
-        self.registry = registry
+        context = Context(connection: connection, registry: registry)
     }
 
     /// The identity the registry says the VM presents.
@@ -26,7 +23,7 @@ public struct DomainInspector {
     }
 
     public func inspect(domain name: String) throws -> InspectReport {
-        let vm = try ResolvedVM.resolve(name, connection: connection, registry: registry)
+        let vm = try context.resolve(name)
         let (assignment, dom) = (vm.assignment, vm.domain)
         let running = try dom.isActive
         var warnings: [String] = []

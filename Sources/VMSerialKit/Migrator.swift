@@ -73,7 +73,7 @@ public struct Migrator {
     /// Checks a migration: the disk, the domain's state, the target, the backing file, free space.
     /// `expectRunning`: nil to take it from `options.live`.
     public func plan(domain name: String, _ o: MigrateOptions, expectRunning: Bool? = nil) throws -> Plan {
-        let vm = try ResolvedVM.resolve(name, connection: connection, registry: registry)
+        let vm = try Context(connection: connection, registry: registry).resolve(name)
         let (assignment, dom) = (vm.assignment, vm.domain)
         guard let assigned = assignment.disks.first(where: { $0.name == o.disk || $0.target == o.disk }) else {
             throw VMSerialError.badInput("\(name) has no disk \(o.disk); its disks are \(assignment.disks.map { "\($0.name) (\($0.target))" }.joined(separator: ", "))")

@@ -32,14 +32,11 @@ public struct VerifyOptions: Sendable {
 
 /// `vmserial verify --mode probe`: boots the domain's own virtual hardware with the probe
 /// kernel and compares what the guest reports with what the registry assigned.
-public struct ProbeVerifier {
-    public let connection: Connection
-    public let registry: any Registry
-    public var progress: (String) -> Void = { _ in }
+public struct ProbeVerifier: ContextHolder {
+    public var context: Context
 
     public init(connection: Connection, registry: any Registry) {
-        self.connection = connection
-        self.registry = registry
+        context = Context(connection: connection, registry: registry)
     }
 
     /// The cycles the options ask for.
@@ -48,10 +45,9 @@ public struct ProbeVerifier {
     }
 
     public func verify(domain name: String, options: VerifyOptions) throws -> VerifyReport {
-        let vm = try ResolvedVM.resolve(name, connection: connection, registry: registry)
+        let vm = try context.resolve(name)
         let images = try HostPaths.probeImages()
-        var engine = CycleEngine(connection: connection, registry: registry)
-        engine.progress = progress
+        let engine = CycleEngine(context: context)
         let restartAfter = try engine.stopForVerify(vm.domain, name: name, options: options, purpose: "the probe")
         defer {
             if restartAfter {
