@@ -63,7 +63,10 @@ public struct GuestVerifier: ContextHolder {
         return tree.first("host")?.all("secmodel").compactMap { $0.first("model")?.text } ?? []
     }
 
-    public func verify(domain name: String, options: VerifyOptions) throws -> VerifyReport {
+    /// `keeping`: hand the appliance and its disk servers over at the end of a verify that went
+    /// well, and take them back at the start of the next (the scenario runner observes one copy
+    /// several times: one appliance start per scenario instead of one per observation).
+    public func verify(domain name: String, options: VerifyOptions, keeping: KeptAppliance? = nil) throws -> VerifyReport {
         let engine = CycleEngine(context: context)
         let vm = try context.resolve(name)
         let dom = vm.domain
@@ -107,14 +110,25 @@ public struct GuestVerifier: ContextHolder {
 
         // Torn down before the reporter's removal above (defers run last first): the appliance and
         // the disk servers hold the images.
-        let run = try RunDirectory(label: name, for: connection, domainXML: real.xml())
-        defer { run.remove() }
-        var kept: GuestSession?     // served disks: the one appliance, waiting through the boots
-        var servers: DiskServers?
+        var reused = access == .served ? keeping?.take() : nil
+        if let r = reused, !drives.allSatisfy({ r.servers.socket(for: $0.path) != nil }) {
+            progress("the disks of \(name) are not the ones the kept appliance serves: starting a new one")
+            r.close()
+            reused = nil
+        }
+        let run = try reused?.run ?? RunDirectory(label: name, for: connection, domainXML: real.xml())
+        var handOver = false        // set once everything went well and `keeping` takes the appliance
+        defer { if !handOver { run.remove() } }
+        var kept = reused?.session  // served disks: the one appliance, waiting through the boots
+        var servers = reused?.servers
+        state.session = kept
+        state.servers = servers
         defer {
-            kept?.close()
+            if !handOver {
+                kept?.close()
+                servers?.stop()
+            }
             state.session = nil
-            servers?.stop()
             state.servers = nil
         }
 
@@ -123,6 +137,10 @@ public struct GuestVerifier: ContextHolder {
         do {
             let session: GuestSession
             switch access {
+            case .served where kept != nil:
+                progress("reusing the appliance and disk servers kept from the previous run over \(name)'s disks")
+                session = kept!
+                try session.refresh()
             case .served:
                 progress("serving the \(drives.count) disk image\(drives.count == 1 ? "" : "s") of \(name) through qemu-nbd: one appliance for the whole verify")
                 let s = try DiskServers(drives: drives, run: run)
@@ -152,7 +170,7 @@ public struct GuestVerifier: ContextHolder {
 
         // Phase 2: the boots.
         var report = VerifyReport(domain: name, mode: "guest")
-        report.appliance = .init(diskAccess: kept == nil ? "files" : "served", starts: 1, osFoundBy: state.osFoundBy)
+        report.appliance = .init(diskAccess: kept == nil ? "files" : "served", starts: reused == nil ? 1 : 0, osFoundBy: state.osFoundBy)
         var mode = GuestBoot(run: run, servers: servers)
         guard let boots = try engine.run(vm, plan: plan, options: options, run: run, mode: &mode, into: &report) else { return report }
 
@@ -170,7 +188,7 @@ public struct GuestVerifier: ContextHolder {
             report.appliance?.starts += 1
             if let os = state.os { session.adopt(os) }
         }
-        defer { session.close() }
+        defer { if !handOver { session.close() } }
         let files = try ReporterInstaller.readReports(session)
         // Every boot left a report on the disk (boot numbers count the live migration's source
         // boot too); each cycle's is checked against the serial port's.
@@ -192,6 +210,11 @@ public struct GuestVerifier: ContextHolder {
                                                     detail: "vmserial could not remove its files from the guest"))
         }
         progress("reporter (\(hook.rawValue)) and its reports removed from \(name)")
+        // Kept mounted as it is: the next run's refresh unmounts and drops the caches before anything boots.
+        if let keeping, let kept, let servers, left.isEmpty {
+            keeping.keep(.init(run: run, servers: servers, session: kept))
+            handOver = true
+        }
         return report
     }
 
@@ -260,6 +283,53 @@ struct GuestBoot: BootMode {
     func transient(for real: DomainDefinition, actions: [BootAction], live: Bool) throws -> DomainDefinition {
         try GuestVerifier.derive(from: real, run: run, servers: servers)
     }
+}
+
+/// Guest mode's appliance and disk servers, kept between verify runs of one caller. Only these
+/// and their run folder stay: the reporter is never left on the disk between runs. The caller
+/// closes it when it is done (Ctrl-C closes it too).
+public final class KeptAppliance: @unchecked Sendable {
+    struct Parts {
+        let run: RunDirectory
+        let servers: DiskServers
+        let session: GuestSession
+
+        func close() {
+            session.close()
+            servers.stop()
+            run.remove()
+        }
+    }
+
+    private let lock = NSLock()
+    private var parts: Parts?
+    private var token: Int?
+
+    public init() {}
+
+    /// Takes the kept parts out (nil when there are none).
+    func take() -> Parts? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let token { Interrupts.shared.remove(token) }
+        token = nil
+        defer { parts = nil }
+        return parts
+    }
+
+    func keep(_ p: Parts) {
+        lock.lock()
+        defer { lock.unlock() }
+        parts = p
+        token = Interrupts.shared.onInterrupt { [weak self] in self?.close() }
+    }
+
+    /// Stops the appliance and the disk servers and removes their run folder.
+    public func close() {
+        take()?.close()
+    }
+
+    deinit { close() }
 }
 
 /// What the clean-up of a guest-mode run needs to know, shared with the Ctrl-C handler, which

@@ -14,6 +14,13 @@ protocol Observer {
     /// Boots the domain once (twice with `reboot`: the guest reboots itself and is observed after)
     /// and returns every fact the mode yields, read against the domain's current definition.
     func observe(domain: String, reboot: Bool, targets: [(name: String, target: String)]) throws -> (facts: Facts, detail: String?)
+    /// Lets go of whatever the observer keeps between observations (guest mode: its appliance and
+    /// disk servers, which hold the images open). Before a step that copies or moves the images, and at the end.
+    func release()
+}
+
+extension Observer {
+    func release() {}
 }
 
 enum Observers {
@@ -39,6 +46,12 @@ struct VerifyObserver: Observer {
     let registry: any Registry
     let timeout: Double
     let progress: (String) -> Void
+    /// Guest mode: one appliance for all the observations of a scenario.
+    let kept = KeptAppliance()
+
+    func release() {
+        kept.close()
+    }
 
     func observe(domain: String, reboot: Bool, targets: [(name: String, target: String)]) throws -> (facts: Facts, detail: String?) {
         let options = VerifyOptions(reboots: reboot ? 1 : 0, timeout: timeout)
@@ -46,7 +59,7 @@ struct VerifyObserver: Observer {
         if guest {
             var v = GuestVerifier(connection: connection, registry: registry)
             v.progress = progress
-            report = try v.verify(domain: domain, options: options)
+            report = try v.verify(domain: domain, options: options, keeping: kept)
         } else {
             var v = ProbeVerifier(connection: connection, registry: registry)
             v.progress = progress

@@ -85,6 +85,8 @@ public struct ScenarioRunner {
 
         let observer = Observers.make(s.observe, connection: connection, registry: registry, timeout: s.timeout, settle: s.settle,
                                       progress: progress)
+        // Before the copy goes (defers run last first): the observer may hold its images open.
+        defer { observer.release() }
         var observations: [String: Facts] = [:]
         var rebootNext = false
         for (i, step) in s.steps.enumerated() {
@@ -107,8 +109,10 @@ public struct ScenarioRunner {
                         result.ok = judged.allSatisfy(\.ok)
                     }
                 case let .perturb(p):
+                    if case .copyTo = p { observer.release() }
                     result.detail = try perturb(p, copy: copy, work: work, targets: &targets)
                 case let .migrate(m):
+                    observer.release()
                     result.detail = try migrate(m, copy: copy, work: work, registry: registry)
                 case .reboot:
                     rebootNext = true
