@@ -406,6 +406,12 @@ import VMSpec
         #expect(defined.serialMetadata?.disks.map(\.volume) == ["\(first)/vda", "\(first)/vdb"])
         #expect(try registry.assignment(vm: first)?.disks.map(\.serial) == ["SHARED-1", generated])
 
+        // No spec to launch it again from: refused before anything is undefined.
+        let adoptedXML = try connection.lookupDomain(name: first).xmlDesc(inactive: true)
+        let relaunch = message { _ = try Launcher(connection: connection, registry: registry).relaunchFromScratch(vm: first) }
+        #expect(relaunch.contains("\(first) was adopted") && relaunch.contains("vmserial spec --domain"), "\(relaunch)")
+        #expect(try connection.lookupDomain(name: first).xmlDesc(inactive: true) == adoptedXML)
+
         // Idempotent: nothing left to change, so no redefinition.
         let again = try adopter.adopt(domain: first, options: AdoptOptions(generateMissing: true))
         #expect(!again.redefined && again.changes.isEmpty)
