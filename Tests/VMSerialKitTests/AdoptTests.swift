@@ -426,4 +426,26 @@ import VMSpec
         let m = message { _ = try adopter.adopt(domain: "no-such-\(tag)") }
         #expect(m.contains("has no domain no-such-\(tag)"), "\(m)")
     }
+
+    @Test("a running domain is adopted into its persistent definition (next boot); a transient one is refused")
+    func runningAndTransient() throws {
+        let connection = try Connection(uri: "test:///default")
+        let registry = try SQLiteRegistry(path: ":memory:")
+        let tag = UInt32.random(in: 0...UInt32.max)
+        let running = "adopt-run-\(tag)", transient = "adopt-tr-\(tag)"
+        let dom = try connection.defineDomain(xml: testDomain(running, serial: "RUN-1"))
+        defer { try? dom.destroy(); try? dom.undefine() }
+        try dom.start()
+        let r = try Adopter(connection: connection, registry: registry).adopt(domain: running, options: AdoptOptions(generateMissing: true))
+        #expect(r.running && r.redefined)
+        #expect(AdoptView(r).text(uri: "test:///default").contains("running: the new definition applies at its next boot"))
+        let persistent = try Domain(xml: connection.lookupDomain(name: running).xmlDesc(inactive: true))
+        #expect(persistent.devices.disks.allSatisfy { $0.serial != nil })
+
+        let t = try connection.createTransientDomain(xml: testDomain(transient, serial: "TR-1"))
+        defer { try? t.destroy() }
+        let m = message { _ = try Adopter(connection: connection, registry: registry).adopt(domain: transient) }
+        #expect(m.contains("transient"), "\(m)")
+        #expect(try registry.assignment(vm: transient) == nil)
+    }
 }
