@@ -225,5 +225,42 @@ final class AdoptIntegrationTests {
             """))
         try refused(net, ["disk vdc is type='network' (protocol nbd)", "file and block disks only"])
     }
+
+    @Test("a scenario on a domain vmserial does not know runs on an adopted copy; the domain, its images and the registry are untouched")
+    func scenarioOnDomain() throws {
+        let vm = box.name("scn")
+        let xml = try virtInstall(vm, disks: ["bus=virtio,serial=SCN-ROOT", "bus=scsi"], [
+            "--controller", "scsi,model=virtio-scsi", "--graphics", "vnc", "--network", "user",
+            "--boot", "kernel=\(packageRoot)/images/build/probe-vmlinuz,initrd=\(packageRoot)/images/build/probe-initrd.img,kernel_args=console=ttyS0 quiet",
+        ])
+        try define(xml)
+        let before = try dumpxml(vm)
+        let images = try box.definition(vm).devices.disks.compactMap(\.source)
+        let sums = try images.map(box.sha256)
+        try box.write("on-domain.json", """
+        {"scenario": "on-domain", "vm": {"domain": "\(vm)"}, "observe": "probe", "steps": [
+          {"observe": "before"},
+          {"perturb": {"disk": "vda", "serial": null}},
+          {"observe": "after", "expect": {"against": "before", "changed": ["disk.vda.serial"], "same": ["smbios", "disk.sda"]}},
+          {"restore": {}}
+        ]}
+        """)
+        let runDir = box.dir + "/run"
+        try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
+        let r = try run(try vmserialBinary(), ["scenario", "run", box.dir + "/on-domain.json", "--json"],
+                        env: ["LIBVIRT_DEFAULT_URI": libvirtURI, "VMSERIAL_ACCEL": "tcg", "VMSERIAL_RUN_DIR": runDir, "VMSERIAL_REGISTRY": box.registry])
+        #expect(r.status == 0, "\(r.all)")
+        let steps = try box.json(r)["steps"].flatMap { $0 as? [[String: Any]] } ?? []
+        let facts = { (name: String) in (steps.first { $0["name"] as? String == name }?["facts"] as? [String: String]) ?? [:] }
+        #expect(facts("before")["disk.vda.serial"] == "SCN-ROOT", "the copy shows the serial virt-install gave: \(facts("before"))")
+        #expect(facts("after")["disk.vda.serial"] == "(none)", "the serial dropped behind the registry's back: \(facts("after"))")
+        #expect(steps.last?["kind"] as? String == "restore" && steps.last?["ok"] as? Bool == true, "\(steps.last ?? [:])")
+        // The user's world: the domain as it was, its images byte for byte, no registry written.
+        #expect(try dumpxml(vm) == before)
+        #expect(try images.map(box.sha256) == sums)
+        #expect(try box.registrySnapshot() == "")
+        #expect(try box.connection.listDomainNames().filter { $0.hasPrefix("\(vm)-scn-") }.isEmpty, "the copy is gone")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: runDir)) ?? []).isEmpty)
+    }
 }
 }
