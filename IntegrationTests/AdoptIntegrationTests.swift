@@ -184,6 +184,19 @@ final class AdoptIntegrationTests {
         #expect(seen.filter { !$0.ok }.isEmpty, "\(seen.filter { !$0.ok })")
     }
 
+    @Test("adopting a domain vmserial launched changes nothing: same names, volumes, serials, no redefinition")
+    func adoptLaunched() throws {
+        let vm = box.name("launched")
+        #expect(try box.vmserial("launch", try box.spec(vm, disks: LaunchIntegrationTests.threeDisks), "--no-start").status == 0)
+        let serials = try box.vmserial("serials", "--domain", vm, "--json").stdout
+        let xml = try dumpxml(vm)
+        let r = try box.vmserial("adopt", "--domain", vm, "--json")
+        #expect(r.status == 0, "\(r.all)")
+        #expect(try box.json(r)["action"] as? String == "registered", "\(r.stdout)")
+        #expect(try box.vmserial("serials", "--domain", vm, "--json").stdout == serials)
+        #expect(try dumpxml(vm) == xml)
+    }
+
     @Test("bad cases write nothing: no such domain, a serial another volume holds, serials the bus cannot carry, a network disk")
     func refusals() throws {
         // No such domain: bad input, and no registry file is made.

@@ -61,7 +61,9 @@ public enum AdoptPlanner {
 
     /// Reads the domain's disks and SMBIOS identity; every reason it cannot be adopted is
     /// reported at once (bad input), nothing is fixed silently.
-    public static func plan(_ root: XElement, options: AdoptOptions) throws -> Plan {
+    /// - Parameter known: the registry's entry for the domain, when it has one (a launched or
+    ///   adopted VM): a disk at a target it knows keeps its name and volume.
+    public static func plan(_ root: XElement, options: AdoptOptions, known: Assignment? = nil) throws -> Plan {
         let domain: Domain
         do {
             domain = try Domain(element: root)
@@ -116,11 +118,13 @@ public enum AdoptPlanner {
                     problems.append(serialProblem(domain: name, target: target, bus: bus, serial: serial, problem: p))
                 }
             }
-            let volume = VolumeIdentity.of(vm: name, disk: target, volume: options.volumes[target])
+            let previous = known?.disks.first { $0.target == target }
+            let diskName = previous?.name ?? target
+            let volume = options.volumes[target].map(VolumeIdentity.init) ?? previous?.volume ?? VolumeIdentity.of(vm: name, disk: target, volume: nil)
             if !volume.isValid {
                 problems.append("--volume \(target)=\(volume.value): a volume identity may not be empty or hold white space or control characters")
             }
-            disks.append(.init(name: target, volume: volume, bus: bus, target: target, source: source, serial: d.serial))
+            disks.append(.init(name: diskName, volume: volume, bus: bus, target: target, source: source, serial: d.serial))
         }
         for t in options.volumes.keys.sorted() where !targets.contains(t) {
             problems.append("--volume \(t)=…: \(name) has no disk with target \(t) (its disks: \(targets.sorted().joined(separator: ", ")))")
@@ -131,7 +135,11 @@ public enum AdoptPlanner {
         if options.smbios == .keep {
             switch domain.os.smbiosMode {
             case "sysinfo":
-                if let s = domain.sysinfo?[system: "serial"], !s.isEmpty {
+                if domain.sysinfo?[system: "serial"] == uuid {
+                    // Launch's unique (or a domain made the same way): registered as such, so
+                    // `keep` on a launched or `--smbios unique` domain changes nothing.
+                    smbiosMode = "unique"
+                } else if let s = domain.sysinfo?[system: "serial"], !s.isEmpty {
                     smbiosMode = "custom"
                     smbiosSerial = s
                 } else {

@@ -42,7 +42,7 @@ public struct Adopter {
         let plainXML = try dom.xmlDesc(inactive: true)
         let running = try dom.isActive
         let root = try XElement.parse(secureXML)
-        let plan = try AdoptPlanner.plan(root, options: options)
+        let plan = try AdoptPlanner.plan(root, options: options, known: try registry.assignment(vm: name))
 
         func diff(_ a: Assignment) throws -> String {
             let before = try XElement.parse(plainXML)

@@ -108,8 +108,8 @@ import VMSpec
         """
     }
 
-    func plan(_ xml: String = definition(), _ options: AdoptOptions = AdoptOptions()) throws -> AdoptPlanner.Plan {
-        try AdoptPlanner.plan(XElement.parse(xml), options: options)
+    func plan(_ xml: String = definition(), _ options: AdoptOptions = AdoptOptions(), known: Assignment? = nil) throws -> AdoptPlanner.Plan {
+        try AdoptPlanner.plan(XElement.parse(xml), options: options, known: known)
     }
 
     func message(_ body: () throws -> Void) -> String {
@@ -151,6 +151,18 @@ import VMSpec
         #expect(throws: VMSerialError.self) { try AdoptOptions.volumes(["vda"]) }
         #expect(throws: VMSerialError.self) { try AdoptOptions.volumes(["vda=a", "vda=b"]) }
         #expect(try AdoptOptions.volumes(["vda=a=b"]) == ["vda": "a=b"])
+    }
+
+    @Test("a disk the registry knows at its target keeps its name and volume (a launched VM adopted again)")
+    func planKnown() throws {
+        let known = Assignment(vm: "web1", uuid: Self.uuid, smbiosMode: "none", smbiosSerial: nil, disks: [
+            AssignedDisk(name: "root", volume: VolumeIdentity("web1/root"), bus: .virtio, target: "vda", source: "/a", serial: "ABC1", generated: false),
+        ])
+        let p = try plan(Self.definition(), AdoptOptions(), known: known)
+        #expect(p.request.disks.map(\.name) == ["root", "sda", "sdb", "vdb"])
+        #expect(p.request.disks.map(\.volume.value) == ["web1/root", "web1/sda", "web1/sdb", "web1/vdb"])
+        let renamed = try plan(Self.definition(), AdoptOptions(volumes: ["vda": "other"]), known: known)
+        #expect(renamed.request.disks[0].volume.value == "other", "--volume wins")
     }
 
     @Test("a serial too long for its bus is an error naming disk, serial, limit and fix; never cut", arguments: [
@@ -201,6 +213,13 @@ import VMSpec
         let sysinfo = "<sysinfo type='smbios'><system><entry name='serial'>LIC-42</entry></system></sysinfo>"
         let custom = try plan(Self.definition(smbios: "<smbios mode='sysinfo'/>", sysinfo: sysinfo)).request
         #expect(custom.smbiosMode == "custom" && custom.smbiosSerial == "LIC-42")
+        // The serial is the UUID (launch's unique): registered as unique, so keep changes nothing.
+        let asUUID = "<sysinfo type='smbios'><system><entry name='serial'>\(Self.uuid)</entry></system></sysinfo>"
+        #expect(try plan(Self.definition(smbios: "<smbios mode='sysinfo'/>", sysinfo: asUUID)).request.smbiosMode == "unique")
+        // In capitals it is another string inside the guest: registered as it is.
+        let capitals = asUUID.replacingOccurrences(of: Self.uuid, with: Self.uuid.uppercased())
+        let custom2 = try plan(Self.definition(smbios: "<smbios mode='sysinfo'/>", sysinfo: capitals)).request
+        #expect(custom2.smbiosMode == "custom" && custom2.smbiosSerial == Self.uuid.uppercased())
         // <sysinfo> without <smbios mode='sysinfo'/> does not reach the guest.
         #expect(try plan(Self.definition(sysinfo: sysinfo)).request.smbiosMode == "none")
         let m = message { _ = try plan(Self.definition(smbios: "<smbios mode='host'/>")) }
