@@ -13,13 +13,13 @@ final class AdoptIntegrationTests {
 
     /// `virt-install --print-xml` (libvirt's own client tools, not vmserial) for a domain with
     /// `disks` (`--disk` values without the path: `bus=…[,serial=…]`), each a fresh qcow2.
-    func virtInstall(_ vm: String, disks: [String], _ extra: [String]) throws -> String {
+    func virtInstall(_ vm: String, disks: [String], _ extra: [String], osinfo: String = "detect=on,require=off") throws -> String {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/virt-install") else {
             Issue.record("virt-install is not installed (Debian package virtinst; scripts/host-setup.sh installs it)")
             throw CancellationError()
         }
         var args = ["--print-xml", "--name", vm, "--virt-type", "qemu", "--memory", "256", "--vcpus", "1",
-                    "--osinfo", "detect=on,require=off", "--import"]
+                    "--osinfo", osinfo, "--import"]
         for (i, d) in disks.enumerated() {
             args += ["--disk", "path=\(try box.disk("\(vm)-\(i).qcow2")),format=qcow2,\(d)"]
         }
@@ -82,7 +82,8 @@ final class AdoptIntegrationTests {
                      "--input", "tablet,bus=usb", "--channel", "unix,target.type=virtio,name=org.qemu.guest_agent.0",
                      "--filesystem", "\(box.dir),share", "--rng", "/dev/urandom", "--controller", "scsi,model=virtio-scsi"]
         if hasSWTPM { extra += ["--tpm", "emulator"] }
-        let xml = try virtInstall(vm, disks: ["bus=virtio,serial=RT-VIRTIO-1", "bus=scsi", "bus=sata,serial=RT-SATA.1"], extra)
+        // debian11: virt-install writes libosinfo's <metadata>, which must survive beside vmserial's.
+        let xml = try virtInstall(vm, disks: ["bus=virtio,serial=RT-VIRTIO-1", "bus=scsi", "bus=sata,serial=RT-SATA.1"], extra, osinfo: "debian11")
         try define(withNVMe(xml, file: try box.disk("\(vm)-nvme.qcow2"), target: "vdb"))
         let before = try dumpxml(vm)
 
@@ -114,6 +115,7 @@ final class AdoptIntegrationTests {
         #expect(withoutReported(try XElement.parse(afterXML), serialsOf: added, hadMetadata: beforeTree.first("metadata") != nil) == beforeTree,
                 "before:\n\(before)\nafter:\n\(afterXML)")
         #expect(afterXML.contains("passwd='s3cret'"), "the VNC password survives the redefinition")
+        #expect(before.contains("http://debian.org/debian/11") && afterXML.contains("http://debian.org/debian/11"), "libosinfo's metadata is kept")
         if hasSWTPM { #expect(afterXML.contains("<tpm ")) }
 
         // The registry: the serials virt-install gave, as they were; generated ones for the rest.

@@ -278,6 +278,9 @@ import VMSpec
         #expect(d.serialMetadata?.disks.map(\.serial) == ["ABC1", "VSGENERATED000000001", nil, "VSGENERATED000000002"])
         #expect(d.metadata.count == 2, "libosinfo's metadata is kept beside vmserial's")
         #expect(after.rendered().contains("passwd='s3cret'"), "a graphics password in the secure definition is written back")
+        #expect(after.rendered().contains("<libosinfo:libosinfo xmlns:libosinfo='http://libosinfo.org/xmlns/libvirt/domain/1.0'>"),
+                "another application's metadata keeps its namespace: \(after.rendered())")
+        #expect(after.rendered().contains("xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'"))
         // Adopting again changes nothing.
         let (again, none) = AdoptPlanner.edit(after, assignment: assignment())
         #expect(none.isEmpty && again == after)
