@@ -184,6 +184,14 @@ final class AdoptIntegrationTests {
             #expect(seen.first { $0.what.hasPrefix("disk \(target) ") }?.seen == serial, "disk \(target)")
         }
         #expect(seen.filter { !$0.ok }.isEmpty, "\(seen.filter { !$0.ok })")
+
+        // inspect reads the adopted domain's disks through libguestfs (no OS on them: nothing to judge).
+        let i = try box.vmserial("inspect", "--domain", vm, "--json")
+        #expect(i.status == 0, "\(i.all)")
+        let inspected = try box.json(i).disks
+        for (target, serial) in want {
+            #expect(inspected.first { $0["target"] as? String == target }?["serial"] as? String == serial, "inspect: disk \(target)")
+        }
     }
 
     @Test("adopting a domain vmserial launched changes nothing: same names, volumes, serials, no redefinition")
