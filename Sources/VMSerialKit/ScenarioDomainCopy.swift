@@ -11,9 +11,11 @@ import VMSpec
 public enum ScenarioDomainCopy {
     /// What the scenario parser needs to check a scenario's disk names: the domain as a spec,
     /// its disks named by their targets (so steps say `"disk": "vdb"`).
-    public static func specReader(_ connection: Connection) -> ScenarioParser.DomainSpecReader {
+    /// libvirt is opened (`Connect.open(connect)`) only when the scenario names a domain, so a bad
+    /// scenario file is reported as such on a host without libvirt too.
+    public static func specReader(connect: String?) -> ScenarioParser.DomainSpecReader {
         { name in
-            let dom = try Adopter.requireDomain(name, on: connection)
+            let dom = try Adopter.requireDomain(name, on: try Connect.open(connect))
             let definition = try DomainDefinition(xml: dom.xmlDesc(inactive: true))
             let spec = try DomainSpecMaker.spec(from: definition, assignment: nil).spec
             return try SpecValidator.resolve(spec, specPath: nil, baseDirectory: "/")

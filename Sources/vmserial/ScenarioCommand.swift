@@ -71,9 +71,9 @@ struct ScenarioCommand: ParsableCommand {
         func run() throws {
             var ok = false
             try guarded {
-                let conn = try Connect.open(connection.connect)
                 let loaded = try ScenarioParser.load(path: try BundledScenarios.resolve(file), observeOverride: observe.flatMap(ObserveMode.init),
-                                                     domainSpec: ScenarioDomainCopy.specReader(conn))
+                                                     domainSpec: ScenarioDomainCopy.specReader(connect: connection.connect))
+                let conn = try Connect.open(connection.connect)
                 var runner = ScenarioRunner(connection: conn)
                 runner.progress = { if !json { progress($0) } }
                 let report = try runner.run(loaded, options: .init(registry: registry.map { HostPaths.registry($0) }, keep: keep))
