@@ -10,6 +10,7 @@ PACKAGES=(
   qemu-system-x86 qemu-utils libguestfs-tools
   linux-image-amd64 busybox-static cpio libxml2-utils ovmf tini
   mmdebstrap e2fsprogs fdisk
+  virtinst
 )
 
 say() { printf 'host-setup: %s\n' "$*"; }

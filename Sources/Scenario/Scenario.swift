@@ -35,6 +35,9 @@ public struct Scenario: Sendable, Equatable {
     public enum VMSource: Sendable, Equatable {
         case file(String)
         case inline(json: String)
+        /// `{"domain": NAME}`: a libvirt domain that already exists (launched, adopted, or neither);
+        /// its disks are named by their targets (vda, sdb).
+        case domain(String)
     }
 
     /// The names of the observation steps, in order.

@@ -38,7 +38,11 @@ public enum ScenarioParser {
     static let topKeys = ["scenario", "description", "vm", "observe", "settle", "timeout", "steps"]
     static let stepKinds = StepKind.allCases.map(\.rawValue)
 
-    public static func load(path: String, observeOverride: ObserveMode? = nil) throws -> LoadedScenario {
+    /// Reads a domain's definition as a resolved spec for `"vm": {"domain": NAME}` (libvirt is
+    /// outside this module: the caller passes it). Its disks are named by their targets.
+    public typealias DomainSpecReader = @Sendable (String) throws -> ResolvedSpec
+
+    public static func load(path: String, observeOverride: ObserveMode? = nil, domainSpec: DomainSpecReader? = nil) throws -> LoadedScenario {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -47,10 +51,12 @@ public enum ScenarioParser {
             throw ScenarioError.unreadable(path: path, reason: reason)
         }
         let url = URL(fileURLWithPath: path).standardizedFileURL
-        return try parse(data, path: url.path, baseDirectory: url.deletingLastPathComponent().path, observeOverride: observeOverride)
+        return try parse(data, path: url.path, baseDirectory: url.deletingLastPathComponent().path, observeOverride: observeOverride,
+                         domainSpec: domainSpec)
     }
 
-    public static func parse(_ data: Data, path: String, baseDirectory: String, observeOverride: ObserveMode? = nil) throws -> LoadedScenario {
+    public static func parse(_ data: Data, path: String, baseDirectory: String, observeOverride: ObserveMode? = nil,
+                             domainSpec: DomainSpecReader? = nil) throws -> LoadedScenario {
         var problems: [SpecProblem] = []
         func fail(_ field: String, _ message: String, _ fix: String) { problems.append(SpecProblem(field, message, fix: fix)) }
         func absolute(_ p: String) -> String {
@@ -118,6 +124,19 @@ public enum ScenarioParser {
             let p = absolute(s)
             vm = .file(p)
             do { spec = try SpecLoader.load(path: p) } catch let e as SpecError { specProblems(e) } catch { fail("vm", "\(error)", "fix the VM spec") }
+        case let o as [String: Any] where o.keys.contains("domain"):
+            if o.count != 1 {
+                fail("vm", "\"domain\" stands alone: the domain's definition is the VM", "give either {\"domain\": NAME} or a spec object")
+            } else if let name = o["domain"] as? String, !name.isEmpty {
+                vm = .domain(name)
+                if let domainSpec {
+                    do { spec = try domainSpec(name) } catch let e as SpecError { specProblems(e) } catch { fail("vm.domain", "\(error)", "name a domain libvirt has (`virsh list --all`)") }
+                } else {
+                    fail("vm.domain", "a scenario on an existing domain reads it from libvirt", "run it with `vmserial scenario run`")
+                }
+            } else {
+                fail("vm.domain", "expected a domain name", "give {\"domain\": \"NAME\"}")
+            }
         case let o as [String: Any]:
             let json = (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])) ?? Data()
             vm = .inline(json: String(decoding: json, as: UTF8.self))

@@ -103,6 +103,7 @@ public struct Launcher {
     /// identity. If the launch fails, or on Ctrl-C / SIGTERM, the old definition is put back:
     /// the domain is never lost.
     public func relaunchFromScratch(vm: String) throws -> LaunchResult {
+        try requireSpec(vm: vm)
         let old = try connection.lookupDomain(name: vm)
         let previousXML = try old.xmlDesc(inactive: true)
         let connection = self.connection
@@ -129,10 +130,21 @@ public struct Launcher {
 
     /// Launches a VM again from the spec the registry kept at its last launch.
     public func relaunch(vm: String, options: LaunchOptions = LaunchOptions()) throws -> LaunchResult {
+        try requireSpec(vm: vm)
         guard let json = try registry.specJSON(vm: vm) else { throw RegistryError.notFound(vm: vm) }
         let spec = try SpecLoader.decode(Data(json.utf8), path: "registry:\(vm)")
         let resolved = try SpecValidator.resolve(spec, specPath: nil, baseDirectory: "/")
         return try launch(resolved, options: options)
+    }
+}
+
+extension Launcher {
+    /// A VM `vmserial adopt` took in has an assignment but no spec: it cannot be launched again
+    /// from the registry (a spec would drop the devices vmserial does not model). Checked before
+    /// anything is undefined.
+    func requireSpec(vm: String) throws {
+        guard try registry.specJSON(vm: vm) == nil, try registry.assignment(vm: vm) != nil else { return }
+        throw VMSerialError.badInput("\(vm) was adopted (`vmserial adopt`), not launched from a spec, so there is no spec to launch it again from; leave out --relaunch, or write a spec with `vmserial spec --domain \(vm) --output \(vm).json` and launch that")
     }
 }
 

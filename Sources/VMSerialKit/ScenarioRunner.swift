@@ -59,26 +59,30 @@ public struct ScenarioRunner {
             keepIt = false
             throw error
         }
-        // 1. The copy: overlays over the spec's images, launched from a renamed spec.
+        // 1. The copy: overlays over the spec's images, launched from a renamed spec; or, for an
+        //    existing domain, its own definition on overlays, adopted into the registry.
         progress("making \(copy), a copy of \(loaded.spec.name) on overlays in \(work.root)")
-        let copySpec: ResolvedSpec
+        let assigned: Assignment
+        var adoptedXML: String?
         do {
-            copySpec = try Self.copySpec(loaded.spec, name: copy, work: work)
+            if case let .domain(name) = s.vm {
+                cleanup.defined = true
+                let made = try ScenarioDomainCopy.make(domain: name, copy: copy, work: work, connection: connection,
+                                                       registry: registry, log: progress)
+                assigned = made.assignment
+                adoptedXML = made.adoptedXML
+            } else {
+                let copySpec = try Self.copySpec(loaded.spec, name: copy, work: work)
+                var launcher = Launcher(connection: connection, registry: registry)
+                launcher.log = progress
+                cleanup.defined = true   // from here on the copy may exist in libvirt (launch undoes its own failures)
+                assigned = try launcher.launch(copySpec, options: LaunchOptions(start: false)).assignment
+            }
         } catch {
             keepIt = false
             throw error
         }
-        var launcher = Launcher(connection: connection, registry: registry)
-        launcher.log = progress
-        cleanup.defined = true   // from here on the copy may exist in libvirt (launch undoes its own failures)
-        let launched: LaunchResult
-        do {
-            launched = try launcher.launch(copySpec, options: LaunchOptions(start: false))
-        } catch {
-            keepIt = false
-            throw error
-        }
-        var targets = Dictionary(uniqueKeysWithValues: launched.assignment.disks.map { ($0.name, $0.target) })
+        var targets = Dictionary(uniqueKeysWithValues: assigned.disks.map { ($0.name, $0.target) })
         let diskOrder = loaded.spec.disks.map(\.name)
         func orderedTargets() -> [(name: String, target: String)] { diskOrder.compactMap { n in targets[n].map { (n, $0) } } }
         if options.keep { report.kept = "domain \(copy), folder \(work.root)" + (options.registry == nil ? " (registry.sqlite inside)" : "") }
@@ -118,7 +122,13 @@ public struct ScenarioRunner {
                     rebootNext = true
                     result.detail = "the next observation boots the guest, lets it reboot itself, and observes after that"
                 case .relaunch, .restore:
-                    result.detail = try relaunch(copy, registry: registry)
+                    if let adoptedXML {
+                        // An adopted copy has no spec: it gets its definition as adopted back.
+                        _ = try connection.defineDomain(xml: adoptedXML)
+                        result.detail = "\(copy) defined again as it was adopted: the definition with the registry's identity"
+                    } else {
+                        result.detail = try relaunch(copy, registry: registry)
+                    }
                     targets = Dictionary(uniqueKeysWithValues: try registry.assignment(vm: copy)!.disks.map { ($0.name, $0.target) })
                 }
             } catch let e as PerturbationError {

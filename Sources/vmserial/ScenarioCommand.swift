@@ -70,7 +70,8 @@ struct ScenarioCommand: ParsableCommand {
         func run() throws {
             var ok = false
             try guarded {
-                let loaded = try ScenarioParser.load(path: try BundledScenarios.resolve(file), observeOverride: observe.flatMap(ObserveMode.init))
+                let loaded = try ScenarioParser.load(path: try BundledScenarios.resolve(file), observeOverride: observe.flatMap(ObserveMode.init),
+                                                     domainSpec: ScenarioDomainCopy.specReader(connect: connection.connect))
                 let conn = try Connect.open(connection.connect)
                 var runner = ScenarioRunner(connection: conn)
                 runner.progress = { if !json { progress($0) } }

@@ -39,7 +39,7 @@ struct VMSerial: ParsableCommand {
           VMSERIAL_IMAGES      folder with the probe guest (`make images`)
         """,
         version: "0.1.0",
-        subcommands: [Launch.self, Serials.self, Verify.self, Migrate.self, Inspect.self, ScenarioCommand.self, RegistryCommand.self, Reporter.self]
+        subcommands: [Launch.self, Adopt.self, SpecCommand.self, Serials.self, Verify.self, Migrate.self, Inspect.self, ScenarioCommand.self, RegistryCommand.self, Reporter.self]
     )
 
     /// ArgumentParser exits 64 on usage errors; vmserial documents 2 for all bad input.
