@@ -52,6 +52,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // Writers of what the product only reads (registry hives, SMBIOS tables): tests only.
+        .target(name: "TestSupport", dependencies: ["Inspection", "Guestfs"], path: "Tests/TestSupport"),
+
         // Fast unit tests: no daemon, no guest (libvirt's test:///default at most).
         .testTarget(name: "BlockingTests", dependencies: ["Blocking"]),
         .testTarget(name: "ProcessRunnerTests", dependencies: ["ProcessRunner"]),
@@ -62,14 +65,14 @@ let package = Package(
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "Blocking"]),
         .testTarget(name: "VerifierTests", dependencies: ["Verifier"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "Verifier", "DomainXML", "VMSpec"]),
-        .testTarget(name: "InspectionTests", dependencies: ["Inspection", "Guestfs", "SerialPolicy", "ProcessRunner"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "InspectionTests", dependencies: ["Inspection", "Guestfs", "SerialPolicy", "ProcessRunner", "TestSupport"], resources: [.copy("Fixtures")]),
         // Starts real libguestfs appliances (TCG here: about 10 s each).
         .testTarget(name: "GuestfsTests", dependencies: ["Guestfs", "ProcessRunner"]),
         .testTarget(name: "VMSerialKitTests", dependencies: ["VMSerialKit", "ProcessRunner"]),
         // Real libvirt, real QEMU (TCG here), real guests: `make integration`.
         .testTarget(name: "IntegrationTests",
                     dependencies: ["VMSerialKit", "Libvirt", "DomainXML", "SerialRegistry", "Verifier", "VMSpec",
-                                   "Guestfs", "Inspection", "Scenario", "ProcessRunner"],
+                                   "Guestfs", "Inspection", "Scenario", "ProcessRunner", "TestSupport"],
                     path: "IntegrationTests"),
     ]
 )

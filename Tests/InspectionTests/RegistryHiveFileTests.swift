@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Inspection
 import ProcessRunner
+import TestSupport
 
 @Suite("empty registry hive file (regf)")
 struct RegistryHiveFileTests {

@@ -1,0 +1,26 @@
+// TestSupport: what tests write so that the product can read it: Windows registry hives
+// (regf files, keys merged through hivex), SMBIOS tables as Windows saves them. The product
+// only reads these formats, so the writers live here, in a target no product depends on.
+//
+// Must not be imported by any target under Sources/; it imports only the modules whose
+// formats it writes (Inspection, Guestfs).
+
+import Guestfs
+import Inspection
+
+extension Guestfs {
+    /// Writes `key`'s values and subkeys into the open hive (opened with `write: true`) below
+    /// `node`, the hive's root when nil: missing keys are added, values set (replacing a value
+    /// of the same name). The key's own name is not used: it stands for `node`. Call
+    /// `hivexCommit()` to save.
+    public func hivexMerge(_ key: RegistryKey, into node: Int64? = nil) throws {
+        let target = try node ?? hivexRoot()
+        for v in key.values {
+            try hivexNodeSetValue(target, key: v.name, type: v.type, value: v.data)
+        }
+        for sub in key.subkeys {
+            let child = try hivexNodeGetChild(target, sub.name) ?? hivexNodeAddChild(target, sub.name)
+            try hivexMerge(sub, into: child)
+        }
+    }
+}
