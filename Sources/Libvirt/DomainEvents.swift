@@ -56,6 +56,22 @@ extension Domain {
         try waitForState(wanted, timeout: timeout, flag: CancellationFlag())
     }
 
+    /// Waits until the domain has stopped: shut off or crashed, or gone (a transient domain
+    /// ceases to exist when it stops). Woken by lifecycle events, like `waitForState`.
+    ///
+    /// - Returns: false when it still runs after `timeout`.
+    /// - Throws: any other error reading the state.
+    public func waitUntilInactive(timeout: Duration) throws -> Bool {
+        do {
+            try waitForState([.shutoff, .crashed], timeout: timeout)
+            return true
+        } catch let error as LibvirtError where error.kind == .noDomain {
+            return true
+        } catch let error as LibvirtError where error.kind == .timeout {
+            return false
+        }
+    }
+
     /// Waits until the domain's state is one of `wanted`, woken by libvirt's lifecycle events, on
     /// a thread of its own (not the cooperative pool), so timers and cancellation around it work
     /// however busy the pool is.

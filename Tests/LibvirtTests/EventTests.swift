@@ -104,4 +104,32 @@ struct EventTests {
         try await waiting.value
         #expect(try domain.state() == .shutoff)
     }
+
+    @Test("waitUntilInactive: false while it runs, true once a transient domain is gone")
+    func untilInactive() async throws {
+        let connection = try Connection(uri: testURI)
+        let domain = try connection.createTransientDomain(xml: ScratchDomain("event-inactive").xml)
+        #expect(try domain.waitUntilInactive(timeout: .milliseconds(100)) == false)
+        let flag = CancellationFlag()
+        let (registered, continuation) = AsyncStream.makeStream(of: Bool.self)
+        let waiting = Task {
+            defer { continuation.finish() }
+            return try await BlockingExecutor.run {
+                // The same wait waitUntilInactive does, with the hook that says it is in place.
+                do {
+                    try domain.waitForState([.shutoff, .crashed], timeout: .seconds(120), flag: flag) { eventDriven in
+                        continuation.yield(eventDriven)
+                        continuation.finish()
+                    }
+                    return true
+                } catch let error as LibvirtError where error.kind == .noDomain {
+                    return true
+                }
+            }
+        }
+        for await eventDriven in registered { #expect(eventDriven) }
+        try domain.destroy()
+        #expect(try await waiting.value)
+        #expect(try domain.waitUntilInactive(timeout: .zero), "gone counts as inactive")
+    }
 }
