@@ -1,10 +1,3 @@
-// Blocking: runs work that blocks a thread (a libvirt or libguestfs C call, waiting for a child
-// process, an event loop) on threads of its own, never on Swift's cooperative pool. That pool has
-// one thread per core (two on the project's machines); a blocking call parked on it starves every
-// other task of the process, timers and cancellation included.
-//
-// Must not import any vmserial module, nor libvirt or libguestfs: it is the floor others stand on.
-
 import Foundation
 
 /// Runs blocking work on a dedicated thread and lets async code await it.

@@ -1,16 +1,13 @@
-// ProcessRunner: the one way vmserial and its tests run another program: spawn, feed standard
-// input, capture (or stream, or send to a file) standard output and error, wait for the exit on
-// the termination handler (no polling), give up after a timeout, stop with SIGTERM then SIGKILL.
-// Every wait happens on a thread of its own (see Blocking), never on Swift's cooperative pool.
-//
-// Must not import any vmserial module but Blocking: it knows programs, not VMs or registries.
-//
 // Why not swift-subprocess (swiftlang/swift-subprocess 1.0.2 is among this machine's packages):
 // its API is async only, and vmserial is synchronous from the command line down (ParsableCommand,
-// the verifiers, the migrator), so every call site would need a bridge back to a blocking wait;
-// it has no "SIGTERM, then SIGKILL after a grace period" for a timeout in one call; and it adds a
-// package (with its own swift-system requirement) to every CI build. Foundation's `Process`, which
-// the product already uses, does the spawning; this file adds what it lacks.
+// the verifiers, the migrator, the tests that run tools), so every call site would need a bridge
+// back to a blocking wait, which is the very thing that must not sit on the cooperative pool; and
+// it adds a package to every CI build. Foundation's `Process`, which the product already used,
+// does the spawning; this module adds what it lacks (capture of both pipes, stdin, timeout,
+// SIGTERM then SIGKILL, a wait on the termination handler). In swift-subprocess's favour: its
+// spawn resets the child's signal mask and dispositions (POSIX_SPAWN_SETSIGMASK|SETSIGDEF) and has
+// a teardown sequence; here the mask is reset (see `RunningProcess.withEmptySignalMask`), the
+// dispositions cannot be through `Process`.
 
 import Blocking
 import Foundation

@@ -1,10 +1,3 @@
-// TestSupport: what tests write so that the product can read it: Windows registry hives
-// (regf files, keys merged through hivex), SMBIOS tables as Windows saves them. The product
-// only reads these formats, so the writers live here, in a target no product depends on.
-//
-// Must not be imported by any target under Sources/; it imports only the modules whose
-// formats it writes (Inspection, Guestfs).
-
 import Guestfs
 import Inspection
 
