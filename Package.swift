@@ -19,6 +19,11 @@ let package = Package(
         .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
         .systemLibrary(name: "CGuestfs", pkgConfig: "libguestfs", providers: [.apt(["libguestfs-dev"])]),
 
+        // Blocking work (C calls, process waits) on threads of its own, off the cooperative pool;
+        // one process runner for product and tests on top of it.
+        .target(name: "Blocking"),
+        .target(name: "ProcessRunner", dependencies: ["Blocking"]),
+
         // Spec → serial policy → registry → domain XML → libvirt → verifier → report.
         .target(name: "SerialPolicy"),
         .target(name: "VMSpec", dependencies: ["SerialPolicy"]),
@@ -29,7 +34,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "DomainXML"),
-        .target(name: "Libvirt", dependencies: ["CLibvirt"]),
+        .target(name: "Libvirt", dependencies: ["CLibvirt", "Blocking"]),
         .target(name: "Verifier", dependencies: ["DomainXML", "SerialPolicy"]),
         // libguestfs from Swift (the C API's _argv functions), and what vmserial reads through it.
         .target(name: "Guestfs", dependencies: ["CGuestfs"]),
@@ -38,7 +43,7 @@ let package = Package(
         .target(name: "Scenario", dependencies: ["VMSpec", "SerialPolicy", "DomainXML", "Verifier", "Inspection"]),
         .target(name: "VMSerialKit", dependencies: [
             "VMSpec", "SerialPolicy", "SerialRegistry", "DomainXML", "Libvirt", "Verifier",
-            "Guestfs", "Inspection", "Scenario",
+            "Guestfs", "Inspection", "Scenario", "ProcessRunner",
         ]),
         // The command line: a thin layer of argument parsing and output over VMSerialKit.
         .executableTarget(name: "vmserial", dependencies: [
@@ -46,22 +51,27 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Writers of what the product only reads (registry hives, SMBIOS tables): tests only.
+        .target(name: "TestSupport", dependencies: ["Inspection", "Guestfs"], path: "Tests/TestSupport"),
+
         // Fast unit tests: no daemon, no guest (libvirt's test:///default at most).
+        .testTarget(name: "BlockingTests", dependencies: ["Blocking"]),
+        .testTarget(name: "ProcessRunnerTests", dependencies: ["ProcessRunner"]),
         .testTarget(name: "SerialPolicyTests", dependencies: ["SerialPolicy"]),
         .testTarget(name: "VMSpecTests", dependencies: ["VMSpec"]),
         .testTarget(name: "SerialRegistryTests", dependencies: ["SerialRegistry"]),
-        .testTarget(name: "DomainXMLTests", dependencies: ["DomainXML"]),
-        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
+        .testTarget(name: "DomainXMLTests", dependencies: ["DomainXML", "ProcessRunner"]),
+        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "Blocking"]),
         .testTarget(name: "VerifierTests", dependencies: ["Verifier"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "Verifier", "DomainXML", "VMSpec"]),
-        .testTarget(name: "InspectionTests", dependencies: ["Inspection", "Guestfs", "SerialPolicy"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "InspectionTests", dependencies: ["Inspection", "Guestfs", "SerialPolicy", "ProcessRunner", "TestSupport"], resources: [.copy("Fixtures")]),
         // Starts real libguestfs appliances (TCG here: about 10 s each).
-        .testTarget(name: "GuestfsTests", dependencies: ["Guestfs"]),
-        .testTarget(name: "VMSerialKitTests", dependencies: ["VMSerialKit", "DomainXML", "Guestfs", "Inspection"]),
+        .testTarget(name: "GuestfsTests", dependencies: ["Guestfs", "ProcessRunner"]),
+        .testTarget(name: "VMSerialKitTests", dependencies: ["VMSerialKit", "DomainXML", "Guestfs", "Inspection", "ProcessRunner"]),
         // Real libvirt, real QEMU (TCG here), real guests: `make integration`.
         .testTarget(name: "IntegrationTests",
                     dependencies: ["VMSerialKit", "Libvirt", "DomainXML", "SerialRegistry", "Verifier", "VMSpec",
-                                   "Guestfs", "Inspection", "Scenario"],
+                                   "Guestfs", "Inspection", "Scenario", "ProcessRunner", "TestSupport"],
                     path: "IntegrationTests"),
     ]
 )

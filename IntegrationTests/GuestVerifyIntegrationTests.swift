@@ -4,6 +4,7 @@ import Guestfs
 import Libvirt
 import Testing
 import VMSerialKit
+import ProcessRunner
 
 /// `vmserial verify --mode guest`: the small Linux guest from images/ (busybox init, its own
 /// /dev/disk/by-id) boots from its own disk; libguestfs installs the reporter before and
@@ -161,27 +162,18 @@ final class GuestVerifyIntegrationTests {
         let vm = box.name("gctrlc")
         _ = try launchGuest(vm, extra: [])
         let image = try #require(try box.definition(vm).devices.disks.first?.source)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try vmserialBinary())
         // Three boots planned: the guest is still busy when it is interrupted.
-        p.arguments = ["verify", "--domain", vm, "--mode", "guest", "--reboots", "2"]
-        var env = ProcessInfo.processInfo.environment
-        env["VMSERIAL_REGISTRY"] = box.registry
-        env["VMSERIAL_ACCEL"] = "tcg"
-        p.environment = env
-        let err = Pipe()
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = err
-        try p.run()
+        let p = try startVmserial(["verify", "--domain", vm, "--mode", "guest", "--reboots", "2"],
+                                  env: ["VMSERIAL_REGISTRY": box.registry, "VMSERIAL_ACCEL": "tcg"],
+                                  standardError: .capture)
         let dom = try box.connection.lookupDomain(name: vm)
         // The appliance installs the reporter first (tens of seconds under TCG), then the guest starts.
-        let deadline = Date().addingTimeInterval(300)
-        while !((try? dom.isActive) ?? false) && p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        waitUntilActive(dom, while: p, timeout: .seconds(300))
         try #require(try dom.isActive, "the guest never started")
-        kill(p.processIdentifier, SIGINT)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 130, "\(stderr)")
+        p.signal(SIGINT)
+        let exit = p.wait()
+        let stderr = exit.errorOutput
+        #expect(exit.status == 130, "\(stderr)")
         #expect(try !dom.isActive, "the guest was stopped")
         #expect(stderr.contains("removing the reporter"), "\(stderr)")
         #expect(try reporterLeftovers(image) == [])

@@ -4,6 +4,7 @@ import Guestfs
 import Libvirt
 import Testing
 import VMSerialKit
+import ProcessRunner
 
 /// Issue 13 (hardening), end to end with the real binary: signals, run folders, the guest's
 /// own /var/lib/vmserial.
@@ -20,26 +21,9 @@ final class HardeningIntegrationTests {
     }
 
     /// Starts `vmserial ARGS` in the background, with this sandbox's registry and a run folder of its own.
-    func start(_ args: [String], runDir: String) throws -> (Process, Pipe) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try vmserialBinary())
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["VMSERIAL_REGISTRY"] = box.registry
-        env["VMSERIAL_RUN_DIR"] = runDir
-        env["VMSERIAL_ACCEL"] = "tcg"
-        p.environment = env
-        let err = Pipe()
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = err
-        try p.run()
-        return (p, err)
-    }
-
-    /// The transient probe runs under the VM's own name and UUID; the persistent domain stays shut off.
-    func waitUntilRunning(_ dom: Libvirt.Domain, while p: Process, seconds: Double) {
-        let deadline = Date().addingTimeInterval(seconds)
-        while !((try? dom.isActive) ?? false) && p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+    func start(_ args: [String], runDir: String) throws -> RunningProcess {
+        try startVmserial(args, env: ["VMSERIAL_REGISTRY": box.registry, "VMSERIAL_RUN_DIR": runDir, "VMSERIAL_ACCEL": "tcg"],
+                          standardError: .capture)
     }
 
     @Test("a probe run folder is 0750 with QEMU's group (0700 when QEMU runs as vmserial) and the probe still boots")
@@ -47,18 +31,19 @@ final class HardeningIntegrationTests {
         let vm = box.name("runmode")
         try launch(vm)
         let runDir = box.dir + "/run"
-        let (p, err) = try start(["verify", "--domain", vm], runDir: runDir)
+        let p = try start(["verify", "--domain", vm], runDir: runDir)
         let dom = try box.connection.lookupDomain(name: vm)
-        waitUntilRunning(dom, while: p, seconds: 60)
+        // The transient probe runs under the VM's own name and UUID; the persistent domain stays shut off.
+        waitUntilActive(dom, while: p, timeout: .seconds(60))
         let folders = (try? FileManager.default.contentsOfDirectory(atPath: runDir)) ?? []
         var seen: [(mode: mode_t, gid: gid_t)] = []
         for f in folders {
             var st = stat()
             if lstat(runDir + "/" + f, &st) == 0 { seen.append((st.st_mode & 0o777, st.st_gid)) }
         }
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(stderr)")
+        let exit = p.wait()
+        let stderr = exit.errorOutput
+        #expect(exit.status == 0, "\(stderr)")
         let qemu = QemuIdentity.of(box.connection)
         try #require(seen.count == 1, "one run folder while the probe ran: \(folders)")
         if qemu.isCurrentUser {

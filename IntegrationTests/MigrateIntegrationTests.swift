@@ -3,6 +3,7 @@ import Foundation
 import Libvirt
 import SerialRegistry
 import Testing
+import ProcessRunner
 
 /// `vmserial migrate` and `verify --migrate-to`: the serial stays with the volume when its data moves.
 extension Integration {
@@ -169,22 +170,16 @@ final class MigrateIntegrationTests {
         let before = try box.registrySnapshot()
         let target = box.dir + "/copy.qcow2"
 
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try vmserialBinary())
-        p.arguments = ["migrate", "--domain", vm, "--disk", "root", "--to", target]
-        var env = ProcessInfo.processInfo.environment
-        env["VMSERIAL_REGISTRY"] = box.registry
-        p.environment = env
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try startVmserial(["migrate", "--domain", vm, "--disk", "root", "--to", target],
+                                  env: ["VMSERIAL_REGISTRY": box.registry])
         let deadline = Date().addingTimeInterval(30)
-        while !FileManager.default.fileExists(atPath: target) && p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        Thread.sleep(forTimeInterval: 0.2)
+        // A file appearing has no event to wait on: look every 20 ms, waiting on vmserial's exit meanwhile.
+        while !FileManager.default.fileExists(atPath: target) && Date() < deadline && p.wait(timeout: .milliseconds(20)) == nil {}
+        // Into the copy itself, past the target's creation.
+        _ = p.wait(timeout: .milliseconds(200))
         try #require(p.isRunning, "the copy finished before it could be interrupted; make the image bigger")
-        kill(p.processIdentifier, SIGINT)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 130)
+        p.signal(SIGINT)
+        #expect(p.wait().status == 130)
         Thread.sleep(forTimeInterval: 0.3)
         #expect(!FileManager.default.fileExists(atPath: target), "the partial target is removed")
         #expect(try source(vm, "vda") == big)

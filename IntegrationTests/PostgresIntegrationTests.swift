@@ -3,6 +3,7 @@ import Foundation
 import SerialPolicy
 import SerialRegistry
 import Testing
+import ProcessRunner
 
 /// The registry on PostgreSQL (the private cluster `make test` starts, VMSERIAL_TEST_POSTGRES)
 /// and on SQLite, driven through the vmserial binary: concurrent launches from several
@@ -209,17 +210,12 @@ final class PostgresIntegrationTests {
         var env = ProcessInfo.processInfo.environment
         env["VMSERIAL_REGISTRY"] = registry
         for (i, spec) in list.enumerated() {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: binary)
-            p.arguments = ["launch", spec, "--no-start", "--connect", "test:///default"]
-            p.environment = env
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
+            let p = try Command(binary, ["launch", spec, "--no-start", "--connect", "test:///default"], environment: env,
+                                standardOutput: .discard, standardError: .discard).start()
             // From before the registry is open to after it committed, over the twelve launches.
             usleep(useconds_t(i * 15_000))
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+            p.signal(SIGKILL)
+            p.wait()
         }
         // Whatever was recorded is whole: every VM the registry holds has its three disks.
         let partial = try #require(try JSONSerialization.jsonObject(with: Data(vmserial(registry, ["serials", "--json"]).stdout.utf8)) as? [[String: Any]])
@@ -395,16 +391,10 @@ final class PostgresOutageIntegrationTests {
     }
 
     /// Runs vmserial in the background, its standard error into a file of the sandbox.
-    func startInBackground(_ binary: String, _ args: [String], env: [String: String], name: String) throws -> (Process, errPath: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = args
-        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+    func startInBackground(_ binary: String, _ args: [String], env: [String: String], name: String) throws -> (RunningProcess, errPath: String) {
         let errPath = box.dir + "/\(name).err"
-        FileManager.default.createFile(atPath: errPath, contents: nil)
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        try p.run()
+        let p = try Command(binary, args, environment: Command.environment(adding: env),
+                            standardOutput: .discard, standardError: .file(errPath)).start()
         return (p, errPath)
     }
 
@@ -442,17 +432,12 @@ final class PostgresOutageIntegrationTests {
         let serialA = try box.definition(a).devices.disks.first?.serial
 
         // Hold the launch at the pause, with nothing in vmserial made for tests.
-        var holder: Process?
-        defer { if let holder, holder.isRunning { holder.terminate(); holder.waitUntilExit() } }
+        var holder: RunningProcess?
+        defer { if let holder, holder.isRunning { holder.terminate(); holder.wait() } }
         switch pause {
         case .waitingForTheRegistryLock:
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-            p.arguments = [url, "-c", "SELECT pg_advisory_lock(hashtext('vmserial:public'))", "-c", "SELECT pg_sleep(3600)"]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            holder = p
+            holder = try Command("/usr/bin/psql", [url, "-c", "SELECT pg_advisory_lock(hashtext('vmserial:public'))", "-c", "SELECT pg_sleep(3600)"],
+                                 standardOutput: .discard, standardError: .discard).start()
             let locked = try waitFor(upTo: 60) {
                 try psql(url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") == "1"
             }
@@ -463,7 +448,7 @@ final class PostgresOutageIntegrationTests {
 
         let specB = try box.spec(b, disks: [.init(name: "root", bus: "virtio"), .init(name: "data", bus: "scsi")])
         let (launch, errPath) = try startInBackground(binary, ["launch", specB, "--no-start", "--connect", libvirtURI], env: env, name: "launch-b")
-        defer { if launch.isRunning { launch.terminate(); launch.waitUntilExit() } }
+        defer { if launch.isRunning { launch.terminate(); launch.wait() } }
 
         let paused = try waitFor(upTo: 120) {
             guard launch.isRunning else { return true }
@@ -480,10 +465,10 @@ final class PostgresOutageIntegrationTests {
         #expect(box.exists(b) == (pause == .committingAfterTheDefinition))
 
         try crashCluster()
-        let ended = waitFor(upTo: 120) { !launch.isRunning }
-        try #require(ended, "the launch hung after the server went away")
+        let exit = launch.wait(timeout: .seconds(120))
+        try #require(exit != nil, "the launch hung after the server went away")
         let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-        #expect(launch.terminationStatus == 1, "\(stderr)")
+        #expect(exit?.status == 1, "\(stderr)")
         let database = "postgres://postgres@127.0.0.1:\(port)/vmserial_test"
         #expect(stderr.contains("the PostgreSQL server of \(database) went away"), "\(stderr)")
         #expect(stderr.contains(pause == .committingAfterTheDefinition ? "may or may not have recorded" : "nothing was recorded"), "\(stderr)")
@@ -492,7 +477,7 @@ final class PostgresOutageIntegrationTests {
         if pause == .committingAfterTheDefinition {
             #expect(stderr.contains("libvirt was put back: \(b) is not defined"), "\(stderr)")
         }
-        if let holder { holder.waitUntilExit() }
+        if let holder { holder.wait() }
 
         try #require(try cluster("start").status == 0)
         if pause == .committingAfterTheDefinition {
@@ -528,7 +513,7 @@ final class PostgresOutageIntegrationTests {
         let target = box.dir + "/moved-root.qcow2"
         let (migrate, errPath) = try startInBackground(binary, ["migrate", "--domain", vm, "--disk", "root", "--to", target, "--connect", libvirtURI],
                                                        env: env, name: "migrate")
-        defer { if migrate.isRunning { migrate.terminate(); migrate.waitUntilExit() } }
+        defer { if migrate.isRunning { migrate.terminate(); migrate.wait() } }
         let paused = try waitFor(upTo: 120) {
             guard migrate.isRunning else { return true }
             return try commitHeld(url)
@@ -538,10 +523,10 @@ final class PostgresOutageIntegrationTests {
         #expect(try box.definition(vm).devices.disks.first?.source == target)
 
         try crashCluster()
-        let ended = waitFor(upTo: 120) { !migrate.isRunning }
-        try #require(ended, "the migration hung after the server went away")
+        let exit = migrate.wait(timeout: .seconds(120))
+        try #require(exit != nil, "the migration hung after the server went away")
         let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-        #expect(migrate.terminationStatus == 1, "\(stderr)")
+        #expect(exit?.status == 1, "\(stderr)")
         #expect(stderr.contains("may or may not have recorded the move"), "\(stderr)")
         #expect(stderr.contains("\(target) holds the same data and is kept"), "\(stderr)")
         #expect(try box.definition(vm).devices.disks.first?.source == source, "the domain uses its source again")

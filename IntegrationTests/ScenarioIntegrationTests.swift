@@ -3,6 +3,7 @@ import Foundation
 import Libvirt
 import Testing
 import VMSerialKit
+import ProcessRunner
 
 /// `vmserial scenario run` on real libvirt and QEMU (TCG here): the bundled scenarios on the
 /// busybox test guest, and what a scenario must never do (touch the user's domain, images or
@@ -143,26 +144,18 @@ final class ScenarioIntegrationTests {
         let vm = box.name("scnint")
         _ = try box.spec(vm, disks: [.init(name: "root", bus: "virtio")])
         try box.write("int.json", #"{"scenario": "int", "vm": "\#(vm).json", "observe": "probe", "steps": [{"observe": "a"}]}"#)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try vmserialBinary())
-        p.arguments = ["scenario", "run", box.dir + "/int.json"]
-        var env = ProcessInfo.processInfo.environment
-        env["VMSERIAL_RUN_DIR"] = runDir
-        env["VMSERIAL_ACCEL"] = "tcg"
-        env["LIBVIRT_DEFAULT_URI"] = libvirtURI
-        p.environment = env
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try startVmserial(["scenario", "run", box.dir + "/int.json"],
+                                  env: ["VMSERIAL_RUN_DIR": runDir, "VMSERIAL_ACCEL": "tcg", "LIBVIRT_DEFAULT_URI": libvirtURI])
         let deadline = Date().addingTimeInterval(60)
         func running() -> Bool {
             (try? copies().contains { (try? box.connection.lookupDomain(name: $0).isActive) == true }) ?? false
         }
-        while !running() && Date() < deadline && p.isRunning { Thread.sleep(forTimeInterval: 0.05) }
+        // The copy's name is not known in advance, so there is no domain to wait on: look every
+        // 50 ms, waiting on vmserial's exit meanwhile (an early exit ends the loop at once).
+        while !running() && Date() < deadline && p.wait(timeout: .milliseconds(50)) == nil {}
         try #require(running(), "the copy's guest never started")
-        kill(p.processIdentifier, SIGINT)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 130)
+        p.signal(SIGINT)
+        #expect(p.wait().status == 130)
         #expect(try copies().isEmpty, "the copy was undefined")
         #expect(leftInRunDir.isEmpty, "its folder was removed: \(leftInRunDir)")
     }

@@ -2,6 +2,7 @@ import DomainXML
 import Foundation
 import Guestfs
 import Libvirt
+import ProcessRunner
 import Testing
 import VMSerialKit
 
@@ -11,15 +12,15 @@ extension Integration.HardeningIntegrationTests {
         let vm = box.name("sigterm")
         try launch(vm)
         let runDir = box.dir + "/run"
-        let (p, err) = try start(["verify", "--domain", vm, "--reboots", "3"], runDir: runDir)
+        let p = try start(["verify", "--domain", vm, "--reboots", "3"], runDir: runDir)
         let dom = try box.connection.lookupDomain(name: vm)
-        waitUntilRunning(dom, while: p, seconds: 60)
+        waitUntilActive(dom, while: p, timeout: .seconds(60))
         try #require(try dom.isActive, "the probe never started")
-        kill(p.processIdentifier, SIGTERM)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationReason == .exit, "vmserial handled the signal instead of dying of it: \(stderr)")
-        #expect(p.terminationStatus == 143, "\(stderr)")
+        p.signal(SIGTERM)
+        let exit = p.wait()
+        let stderr = exit.errorOutput
+        #expect(!exit.signalled, "vmserial handled the signal instead of dying of it: \(stderr)")
+        #expect(exit.status == 143, "\(stderr)")
         #expect(try !dom.isActive, "the probe domain was destroyed")
         #expect(try dom.isPersistent, "the VM's own definition is still there")
         let left = (try? FileManager.default.contentsOfDirectory(atPath: runDir)) ?? []
@@ -50,17 +51,17 @@ extension Integration.HardeningIntegrationTests {
         let l = try box.vmserial("launch", spec, "--no-start")
         try #require(l.status == 0, "\(l.all)")
         let runDir = box.dir + "/run"
-        let (p, err) = try start(["verify", "--domain", vm, "--mode", "guest", "--reboots", "2"], runDir: runDir)
+        let p = try start(["verify", "--domain", vm, "--mode", "guest", "--reboots", "2"], runDir: runDir)
         let dom = try box.connection.lookupDomain(name: vm)
-        waitUntilRunning(dom, while: p, seconds: 300)
+        waitUntilActive(dom, while: p, timeout: .seconds(300))
         try #require(try dom.isActive, "the guest never started")
-        kill(p.processIdentifier, SIGTERM)
+        p.signal(SIGTERM)
         // The clean-up starts an appliance to remove the reporter (seconds under TCG): signal again meanwhile.
-        Thread.sleep(forTimeInterval: 2)
-        kill(p.processIdentifier, SIGTERM)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 143, "\(stderr)")
+        _ = p.wait(timeout: .seconds(2))
+        p.signal(SIGTERM)
+        let exit = p.wait()
+        let stderr = exit.errorOutput
+        #expect(exit.status == 143, "\(stderr)")
         #expect(try !dom.isActive, "the guest was stopped")
         #expect(stderr.contains("removing the reporter"), "\(stderr)")
         let left = try withGuestRoot(image, readonly: true) { g in

@@ -2,6 +2,7 @@ import DomainXML
 import Foundation
 import Libvirt
 import Testing
+import ProcessRunner
 
 /// Every integration suite runs one test at a time: each boots TCG guests, and two cores
 /// shared by several guests would only make every boot slower.
@@ -38,25 +39,35 @@ struct RunResult {
 
 @discardableResult
 func run(_ tool: String, _ args: [String], env: [String: String] = [:]) throws -> RunResult {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: tool.hasPrefix("/") ? tool : "/usr/bin/\(tool)")
-    p.arguments = args
-    var e = ProcessInfo.processInfo.environment
-    for (k, v) in env { e[k] = v }
-    p.environment = e
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    // Read both pipes concurrently so a chatty child never blocks on a full pipe.
-    nonisolated(unsafe) var errData = Data()
-    let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-    reader.start()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    while reader.isExecuting || !reader.isFinished { Thread.sleep(forTimeInterval: 0.01) }
-    return RunResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                     stderr: String(decoding: errData, as: UTF8.self))
+    let path = tool.hasPrefix("/") ? tool : "/usr/bin/\(tool)"
+    let r = try Command(path, args, environment: Command.environment(adding: env)).run()
+    return RunResult(status: r.status, stdout: r.output, stderr: r.errorOutput)
+}
+
+/// Starts `vmserial ARGS` in the background with `env` added to this process's environment,
+/// its standard output discarded and its standard error where `standardError` says.
+func startVmserial(_ args: [String], env: [String: String], standardError: Command.Output = .discard) throws -> RunningProcess {
+    try Command(try vmserialBinary(), args, environment: Command.environment(adding: env),
+                standardOutput: .discard, standardError: standardError).start()
+}
+
+/// Waits until `domain` is active (running or paused), woken by libvirt's lifecycle events, while
+/// `process` runs and for at most `timeout`. True when the domain is active. The process is
+/// looked at once a second: it gives up without the domain sending an event.
+@discardableResult
+func waitUntilActive(_ domain: Libvirt.Domain, while process: RunningProcess, timeout: Duration) -> Bool {
+    let clock = ContinuousClock()
+    let deadline = clock.now.advanced(by: timeout)
+    while process.isRunning && clock.now < deadline {
+        do {
+            try domain.waitForState([.running, .paused], timeout: min(.seconds(1), clock.now.duration(to: deadline)))
+            return true
+        } catch {
+            // A timeout of this slice, or the domain not there yet: look at the process again.
+            if (error as? LibvirtError)?.kind != .timeout { _ = process.wait(timeout: .milliseconds(100)) }
+        }
+    }
+    return (try? domain.isActive) ?? false
 }
 
 /// A private world for one test: a folder with disk images and specs, its own registry,

@@ -2,6 +2,7 @@ import DomainXML
 import Foundation
 import Libvirt
 import Testing
+import ProcessRunner
 
 /// `vmserial verify`: real guests under QEMU (TCG here) report what they see from inside.
 extension Integration {
@@ -162,23 +163,13 @@ final class VerifyIntegrationTests {
         let vm = box.name("ctrlc")
         _ = try launch(vm, [.init(name: "root", bus: "virtio")])
         let runDir = box.dir + "/run"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try vmserialBinary())
-        p.arguments = ["verify", "--domain", vm]
-        var env = ProcessInfo.processInfo.environment
-        env["VMSERIAL_REGISTRY"] = box.registry
-        env["VMSERIAL_RUN_DIR"] = runDir
-        p.environment = env
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try startVmserial(["verify", "--domain", vm],
+                                  env: ["VMSERIAL_REGISTRY": box.registry, "VMSERIAL_RUN_DIR": runDir])
         let dom = try box.connection.lookupDomain(name: vm)
-        let deadline = Date().addingTimeInterval(30)
-        while !((try? dom.isActive) ?? false) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        waitUntilActive(dom, while: p, timeout: .seconds(30))
         try #require(try dom.isActive, "the probe never started")
-        kill(p.processIdentifier, SIGINT)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 130)
+        p.signal(SIGINT)
+        #expect(p.wait().status == 130)
         #expect(try !dom.isActive, "the probe guest was destroyed")
         let left = (try? FileManager.default.contentsOfDirectory(atPath: runDir)) ?? []
         #expect(left.isEmpty, "overlays and console files removed: \(left)")

@@ -3,6 +3,7 @@ import Guestfs
 import Inspection
 import Testing
 import VMSerialKit
+import TestSupport
 
 /// A synthetic Windows system disk, built with libguestfs: qcow2, MBR, one NTFS partition with
 /// exactly what libguestfs 1.48's inspection needs to call it Windows

@@ -25,6 +25,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OUT=${OUT:-$HERE/build}
 INIT_SRC=$HERE/probe-init
+GATHER_SRC=$HERE/gather.sh   # sourced by /init: the gathering shared with the guest reporter
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 
 die() { echo "build-probe: $*" >&2; exit 1; }
@@ -113,7 +114,7 @@ STAMP=$OUT/probe.stamp
 inputs_hash() {
     {
         echo "kver $KVER pvh $PVH"
-        sha256sum "${BASH_SOURCE[0]}" "$INIT_SRC" "$BUSYBOX" "$KERNEL" "${MODS[@]}" | cut -d" " -f1
+        sha256sum "${BASH_SOURCE[0]}" "$INIT_SRC" "$GATHER_SRC" "$BUSYBOX" "$KERNEL" "${MODS[@]}" | cut -d" " -f1
     } | sha256sum | cut -d' ' -f1
 }
 mkdir -p "$OUT"
@@ -171,6 +172,8 @@ done
 echo "$KVER" > etc/probe-kver
 
 install -m 0755 "$INIT_SRC" init
+mkdir -p lib
+install -m 0644 "$GATHER_SRC" lib/vmserial-gather.sh
 
 # reproducible archive: sorted names, root owner, fixed mtimes
 find . -exec touch -h -d @0 {} + 2>/dev/null || true

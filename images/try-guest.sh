@@ -2,9 +2,8 @@
 # Try vmserial's in-guest reporter (Sources/VMSerialKit/GuestReporter.swift) in the
 # test guest (build/guest.qcow2), under bare QEMU:
 #   1. a qcow2 overlay on guest.qcow2 (the built image is never written);
-#   2. libguestfs installs the reporter and its init.d hook exactly as the Swift
-#      constants hold them (extracted from the .swift file), and the plan "reboot,
-#      poweroff";
+#   2. libguestfs installs the reporter and its init.d hook exactly as vmserial installs
+#      them (written out by `vmserial reporter --output`), and the plan "reboot, poweroff";
 #   3. QEMU boots the probe kernel + initramfs in boot mode (root=LABEL=vmroot) with
 #      four disks: virtio-blk root, virtio-scsi, AHCI SATA and NVMe, each with a serial,
 #      and an SMBIOS serial/uuid; ttyS0 -> console.log, ttyS1 -> report.log;
@@ -15,8 +14,9 @@
 #   bash images/try-guest.sh
 # Environment: ACCEL=tcg|kvm (default tcg), KERNEL=path (default build/probe-vmlinux,
 # else build/probe-vmlinuz), MACHINE=pc|q35 (default pc), KEEP=1 keeps the temp dir,
-# TIMEOUT=seconds for the whole QEMU run (default 300).
-# Needs `make -C images probe guest` first. Prints the reports and the timings.
+# TIMEOUT=seconds for the whole QEMU run (default 300), VMSERIAL=path of the vmserial binary
+# (default .build/debug/vmserial, else .build/release/vmserial).
+# Needs `make -C images probe guest` and `swift build` first. Prints the reports and the timings.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -39,6 +39,11 @@ die() { echo "try-guest: FAIL: $*" >&2; exit 1; }
 log() { echo "try-guest: $*" >&2; }
 [[ -r "$KERNEL" && -r "$INITRD" && -r "$IMAGE" ]] || die "build first: make -C images probe guest"
 [[ -r "$SWIFT" ]] || die "$SWIFT missing"
+if [[ -z "${VMSERIAL:-}" ]]; then
+    VMSERIAL=$ROOT/.build/debug/vmserial
+    [[ -x "$VMSERIAL" ]] || VMSERIAL=$ROOT/.build/release/vmserial
+fi
+[[ -x "$VMSERIAL" ]] || die "no vmserial binary at $VMSERIAL: run swift build (or set VMSERIAL)"
 
 TMP=$(mktemp -d)
 QPID=""
@@ -48,20 +53,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# a `static let NAME = #"""` ... `"""#` literal of GuestReporter.swift, as Swift sees it
-# (lines joined by newlines, without the one before the closing delimiter)
-extract() {
-    awk -v name="$1" '
-        !on && index($0, "static let " name " = #\"\"\"") { on = 1; next }
-        on && $0 == "\"\"\"#" { printf "%s", buf; found = 1; exit }
-        on { buf = (have ? buf "\n" : "") $0; have = 1 }
-        END { if (!found) exit 1 }' "$SWIFT"
-}
 swiftpath() {   # NAME: the value of a `static let NAME = "..."` path constant
     sed -n "s|^ *public static let $1 = \"\\(.*\\)\"\$|\\1|p" "$SWIFT"
 }
-extract script > "$TMP/vmserial-report" || die "no script literal in $SWIFT"
-extract initdHook > "$TMP/initd-hook" || die "no initdHook literal in $SWIFT"
+# the files exactly as vmserial installs them
+"$VMSERIAL" reporter --output "$TMP/reporter" > /dev/null || die "vmserial reporter --output failed"
+cp "$TMP/reporter/vmserial-report" "$TMP/vmserial-report"
+cp "$TMP/reporter/S99vmserial-report" "$TMP/initd-hook"
 SCRIPT_PATH=$(swiftpath scriptPath)
 HOOK_PATH=$(swiftpath initdHookPath)
 STATE_DIR=$(swiftpath stateDirectory)

@@ -15,8 +15,13 @@ public struct HiveFile: HiveReading {
             throw HiveFileError.malformed("not a registry hive (no regf signature)")
         }
         self.bytes = bytes
-        rootCell = Int(RegistryHiveFile.get32(bytes, 0x24))
+        rootCell = Int(Self.get32(bytes, 0x24))
         guard try signature(rootCell) == "nk" else { throw HiveFileError.malformed("the root cell \(rootCell) is not a key") }
+    }
+
+    /// The little-endian UInt32 at byte `at`.
+    static func get32(_ b: [UInt8], _ at: Int) -> UInt32 {
+        UInt32(b[at]) | UInt32(b[at + 1]) << 8 | UInt32(b[at + 2]) << 16 | UInt32(b[at + 3]) << 24
     }
 
     /// Byte offset in the file of a cell's data (after its 4-byte size).
@@ -38,7 +43,7 @@ public struct HiveFile: HiveReading {
 
     func u32(_ at: Int) throws -> UInt32 {
         guard at >= 0, at + 4 <= bytes.count else { throw HiveFileError.malformed("read past the end at \(at)") }
-        return RegistryHiveFile.get32(bytes, at)
+        return Self.get32(bytes, at)
     }
 
     func slice(_ at: Int, _ count: Int) throws -> [UInt8] {

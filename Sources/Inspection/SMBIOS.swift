@@ -83,14 +83,6 @@ public struct SMBIOSTable: Sendable, Equatable {
         return out
     }
 
-    /// The `RawSMBIOSData` bytes for this table, as Windows stores them.
-    public func rawSMBIOSData() -> [UInt8] {
-        let table = structures.flatMap { $0.encoded() }
-        let n = UInt32(table.count)
-        return [used20CallingMethod, majorVersion, minorVersion, dmiRevision,
-                UInt8(n & 0xff), UInt8(n >> 8 & 0xff), UInt8(n >> 16 & 0xff), UInt8(n >> 24)] + table
-    }
-
     /// SMBIOS strings are "ASCII" in the standard and Latin-1 or UTF-8 in practice.
     static func decodeString(_ bytes: [UInt8]) -> String {
         String(validating: bytes, as: UTF8.self) ?? String(bytes.map { Character(Unicode.Scalar($0)) })
@@ -112,11 +104,6 @@ public struct SMBIOSStructure: Sendable, Equatable {
         self.strings = strings
     }
 
-    /// The End-of-Table structure (type 127) that closes every table.
-    public static func endOfTable(handle: UInt16) -> SMBIOSStructure {
-        SMBIOSStructure(type: 127, handle: handle, formatted: [], strings: [])
-    }
-
     /// The byte at `offset` in the structure (offsets as the SMBIOS specification counts them,
     /// from the type byte), or nil past the formatted area.
     public func byte(at offset: Int) -> UInt8? {
@@ -128,14 +115,6 @@ public struct SMBIOSStructure: Sendable, Equatable {
     public func string(at offset: Int) -> String? {
         guard let index = byte(at: offset), index > 0, Int(index) <= strings.count else { return nil }
         return strings[Int(index) - 1]
-    }
-
-    func encoded() -> [UInt8] {
-        var out: [UInt8] = [type, UInt8(4 + formatted.count), UInt8(handle & 0xff), UInt8(handle >> 8)]
-        out += formatted
-        if strings.isEmpty { return out + [0, 0] }
-        for s in strings { out += Array(s.utf8) + [0] }
-        return out + [0]
     }
 }
 
@@ -163,9 +142,9 @@ public struct SystemInformation: Sendable, Equatable {
     }
 
     /// Field offsets in the type 1 structure (SMBIOS 3.x, 7.2).
-    enum Offset {
-        static let manufacturer = 0x04, productName = 0x05, version = 0x06, serialNumber = 0x07
-        static let uuid = 0x08, wakeUpType = 0x18, skuNumber = 0x19, family = 0x1A
+    package enum Offset {
+        package static let manufacturer = 0x04, productName = 0x05, version = 0x06, serialNumber = 0x07
+        package static let uuid = 0x08, wakeUpType = 0x18, skuNumber = 0x19, family = 0x1A
     }
 
     /// Decodes a type 1 structure. From SMBIOS 2.6 on the UUID's first three fields are
@@ -188,28 +167,6 @@ public struct SystemInformation: Sendable, Equatable {
         }
     }
 
-    /// A type 1 structure carrying these values (SMBIOS 2.4+ layout, 0x1B bytes; wake-up type
-    /// "power switch"). `littleEndianUUID` follows SMBIOS 2.6+; pass false for an older table.
-    public func structure(handle: UInt16 = 0x0100, littleEndianUUID: Bool = true) -> SMBIOSStructure {
-        var strings: [String] = []
-        func index(_ s: String?) -> UInt8 {
-            guard let s, !s.isEmpty else { return 0 }
-            strings.append(s)
-            return UInt8(strings.count)
-        }
-        var f = [UInt8](repeating: 0, count: 0x1B - 4)
-        f[Offset.manufacturer - 4] = index(manufacturer)
-        f[Offset.productName - 4] = index(productName)
-        f[Offset.version - 4] = index(version)
-        f[Offset.serialNumber - 4] = index(serialNumber)
-        let raw = uuid.flatMap { Self.uuidBytes($0, littleEndian: littleEndianUUID) } ?? [UInt8](repeating: 0, count: 16)
-        f.replaceSubrange((Offset.uuid - 4)..<(Offset.uuid - 4 + 16), with: raw)
-        f[Offset.wakeUpType - 4] = 0x06
-        f[Offset.skuNumber - 4] = index(skuNumber)
-        f[Offset.family - 4] = index(family)
-        return SMBIOSStructure(type: 1, handle: handle, formatted: f, strings: strings)
-    }
-
     static func uuidString(_ raw: [UInt8], littleEndian: Bool) -> String? {
         guard raw.count == 16, !raw.allSatisfy({ $0 == 0 }), !raw.allSatisfy({ $0 == 0xFF }) else { return nil }
         var b = raw
@@ -222,7 +179,7 @@ public struct SystemInformation: Sendable, Equatable {
         return [0..<4, 4..<6, 6..<8, 8..<10, 10..<16].map { hex[$0].joined() }.joined(separator: "-")
     }
 
-    static func uuidBytes(_ text: String, littleEndian: Bool) -> [UInt8]? {
+    package static func uuidBytes(_ text: String, littleEndian: Bool) -> [UInt8]? {
         let hex = Array(text.filter { $0 != "-" })
         guard hex.count == 32 else { return nil }
         var b: [UInt8] = []

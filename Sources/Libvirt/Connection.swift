@@ -6,12 +6,14 @@ import Glibc
 import Darwin
 #endif
 
-/// Runs once per process, before the first connection: initialises libvirt and replaces
-/// its default error handler, which would otherwise print every error to stderr.
-/// Errors reach callers only as thrown `LibvirtError`s.
+/// Runs once per process, before the first connection: initialises libvirt, replaces
+/// its default error handler, which would otherwise print every error to stderr (errors
+/// reach callers only as thrown `LibvirtError`s), and starts the event loop, which must be
+/// registered before a connection opens (see `EventLoop`).
 private let libvirtSetUp: Void = {
     _ = virInitialize()
     virSetErrorFunc(nil) { _, _ in }
+    _ = EventLoop.running
 }()
 
 /// A connection to a libvirt driver (`virConnectPtr`), closed when the last reference

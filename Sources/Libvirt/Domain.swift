@@ -182,32 +182,6 @@ public final class Domain: @unchecked Sendable {
         }
     }
 
-    /// Polls the state until it is one of `wanted`.
-    ///
-    /// - Throws: `LibvirtError` of kind `.timeout` when `timeout` passes first;
-    ///   `CancellationError` when the task is cancelled; any error reading the state
-    ///   (`.noDomain` when a transient domain goes away).
-    public func waitForState(
-        _ wanted: Set<DomainState>, timeout: Duration, pollInterval: Duration = .milliseconds(100)
-    ) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while true {
-            let current = try state()
-            if wanted.contains(current) { return }
-            let remaining = clock.now.duration(to: deadline)
-            if remaining <= .zero {
-                let names = wanted.map(\.description).sorted().joined(separator: " or ")
-                throw LibvirtError(
-                    kind: .timeout,
-                    message:
-                        "domain '\(name)' did not reach \(names) within \(timeout); it is \(current)"
-                )
-            }
-            try await Task.sleep(for: min(pollInterval, remaining))
-        }
-    }
-
     // MARK: Block jobs (live storage migration)
 
     /// A running block job on one disk (`virDomainBlockJobInfo`).

@@ -12,10 +12,22 @@ public struct SerialGenerator: Sendable {
     /// 2 + 18 = 20: the smallest limit of any bus (virtio-blk, ATA, NVMe).
     public static let length = 20
 
-    public init() {}
+    /// Where serials come from instead of the random draw (tests: a source that collides).
+    let source: (@Sendable () -> String)?
+
+    public init() {
+        source = nil
+    }
+
+    /// A generator whose serials are `source`'s, for tests of what happens when a drawn serial is
+    /// already taken: with 90 random bits that never happens by chance.
+    package init(source: @escaping @Sendable () -> String) {
+        self.source = source
+    }
 
     /// One new serial. 18 symbols of 5 bits: 90 bits of randomness.
     public func next() -> String {
+        if let source { return source() }
         var rng = SystemRandomNumberGenerator()
         return next(using: &rng)
     }

@@ -117,7 +117,9 @@ public final class PostgresRegistry: Registry, @unchecked Sendable {
     let logger = Logger(label: "vmserial.registry.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
     /// One statement at a time on the connection, and one transaction at a time per handle.
     let lock = NSRecursiveLock()
-    let allocation = Allocation(generator: SerialGenerator())
+    /// Draws the serials; tests put in one that collides.
+    package var generator = SerialGenerator()
+    var allocation: Allocation { Allocation(generator: generator) }
 
     /// Schema history: each entry takes the schema from version i to i+1. Add; never edit a released one.
     static let migrations: [String] = [

@@ -7,7 +7,8 @@ import SerialPolicy
 public final class SQLiteRegistry: Registry, @unchecked Sendable {
     public let path: String
     let db: any DatabaseWriter
-    let generator = SerialGenerator()
+    /// Draws the serials; tests put in one that collides.
+    package var generator = SerialGenerator()
 
     /// Opens (creating if needed) the registry at `path`; ":memory:" for a private in-memory one.
     public init(path: String) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import ProcessRunner
 
 /// Serves a domain's disk images through qemu-nbd, one server per image on a Unix socket, so
 /// that two QEMU processes can use the same image one after the other without either closing
@@ -20,7 +21,7 @@ public final class DiskServers: @unchecked Sendable {
 
     public let served: [Served]
     private let lock = NSLock()
-    private var processes: [(process: Process, exited: DispatchSemaphore)]
+    private var processes: [RunningProcess]
     private let shortDirectory: String?
 
     /// Starts a server for each drive and waits until its socket accepts connections.
@@ -49,36 +50,30 @@ public final class DiskServers: @unchecked Sendable {
             shortDirectory = folder
         }
         self.shortDirectory = shortDirectory
-        var processes: [(process: Process, exited: DispatchSemaphore)] = []
+        var processes: [RunningProcess] = []
         var served: [Served] = []
         func stopStarted() {
-            for p in processes { Self.stop(p.process, exited: p.exited) }
+            for p in processes { Self.stop(p) }
             if let shortDirectory { try? FileManager.default.removeItem(atPath: shortDirectory) }
         }
         for (i, d) in drives.enumerated() {
             let socket = (folder as NSString).appendingPathComponent("disk\(i).sock")
             let log = run.path("disk\(i).qemu-nbd.log")
             _ = FileManager.default.createFile(atPath: log, contents: nil, attributes: [.posixPermissions: 0o600])
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: tool)
             // --shared=0: any number of clients at once (the appliance stays connected while the
             // guest runs); --persistent: the server outlives a client's disconnect (a guest reboot).
-            p.arguments = ["--persistent", "--shared=0", "--format=\(d.format)", "--cache=writeback",
-                           "--socket=\(socket)"] + (d.readonly ? ["--read-only"] : []) + [d.path]
-            p.standardInput = FileHandle.nullDevice
-            let out = FileHandle(forWritingAtPath: log)
-            p.standardOutput = out
-            p.standardError = out
-            let exited = p.exitSignal()
+            let arguments = ["--persistent", "--shared=0", "--format=\(d.format)", "--cache=writeback",
+                             "--socket=\(socket)"] + (d.readonly ? ["--read-only"] : []) + [d.path]
+            let p: RunningProcess
             do {
-                try p.run()
+                p = try Command(tool, arguments, input: .none, standardOutput: .file(log), standardError: .file(log)).start()
             } catch {
                 stopStarted()
-                throw VMSerialError.failed("cannot start qemu-nbd for \(d.path): \(error.localizedDescription)")
+                throw VMSerialError.failed("cannot start qemu-nbd for \(d.path): \(error)")
             }
-            processes.append((p, exited))
+            processes.append(p)
             do {
-                try Self.waitForSocket(socket, process: p, exited: exited, log: log, image: d.path)
+                try Self.waitForSocket(socket, process: p, log: log, image: d.path)
                 // The guest's QEMU may run as another user (libvirt-qemu under qemu:///system): it
                 // needs write permission on the socket to connect, through its group and no one else's.
                 try run.qemu.restrict(socket, mode: 0o660)
@@ -104,35 +99,33 @@ public final class DiskServers: @unchecked Sendable {
         let todo = processes
         processes = []
         lock.unlock()
-        for p in todo { Self.stop(p.process, exited: p.exited) }
+        for p in todo { Self.stop(p) }
         if let shortDirectory { try? FileManager.default.removeItem(atPath: shortDirectory) }
     }
 
     deinit { stop() }
 
     /// SIGTERM (qemu-nbd flushes and closes the image), SIGKILL after 10 s.
-    static func stop(_ p: Process, exited: DispatchSemaphore) {
+    static func stop(_ p: RunningProcess) {
         guard p.isRunning else { return }
-        p.terminate()
-        if exited.wait(timeout: .now() + 10) == .timedOut {
-            kill(p.processIdentifier, SIGKILL)
-            exited.wait()
-        }
+        p.terminate()  // the Command's default grace: SIGKILL after 10 s
+        p.wait()
     }
 
-    static func waitForSocket(_ socket: String, process p: Process, exited: DispatchSemaphore, log: String, image: String) throws {
+    static func waitForSocket(_ socket: String, process p: RunningProcess, log: String, image: String) throws {
         let end = Date().addingTimeInterval(15)
         while Date() < end {
             var st = stat()
             if lstat(socket, &st) == 0, (st.st_mode & S_IFMT) == S_IFSOCK { return }
-            if !p.isRunning {
+            // Waiting on the exit doubles as the pause between two looks at the socket (a file
+            // appearing has no event to wait on), so an early exit is seen at once.
+            if let exit = p.wait(timeout: .milliseconds(20)) {
                 let text = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
                 let hint = text.contains("lock") ? " (another process, a running VM perhaps, has the image open)" : ""
-                throw VMSerialError.failed("qemu-nbd could not serve \(image)\(hint): \(text.isEmpty ? "exit \(p.terminationStatus)" : text)")
+                throw VMSerialError.failed("qemu-nbd could not serve \(image)\(hint): \(text.isEmpty ? "exit \(exit.status)" : text)")
             }
-            Thread.sleep(forTimeInterval: 0.02)
         }
-        stop(p, exited: exited)
+        stop(p)
         throw VMSerialError.failed("qemu-nbd did not open its socket for \(image) within 15 s")
     }
 }

@@ -5,9 +5,10 @@
 /// next action of its plan (poweroff, reboot or stay).
 ///
 /// The texts are raw string literals (`#"""`…`"""#`): what is between the delimiters is
-/// installed byte for byte (plus no trailing newline beyond the last line's). images/try-guest.sh
-/// extracts them from this file with awk to test them in the test guest, so keep each one
-/// between `static let NAME = #"""` and a closing `"""#` at the start of a line.
+/// installed byte for byte (plus no trailing newline beyond the last line's). The reporter's
+/// data gathering is not here but in images/gather.sh, shared with the probe, and embedded
+/// through the generated `GuestGather`. `vmserial reporter --output DIR` writes the installed
+/// texts out (images/try-guest.sh tests them that way).
 public enum GuestReporter {
     /// Where things live inside the guest.
     public static let scriptPath = "/usr/local/sbin/vmserial-report"
@@ -45,7 +46,10 @@ public enum GuestReporter {
     /// (60 s) and the serial write (10 s).
     /// Test-only environment: VMSERIAL_STATE (another state directory) and
     /// VMSERIAL_REPORT_DRYRUN=1 (print the serial copy and the action on stdout instead).
-    public static let script = #"""
+    public static let script = scriptHead + "\n\n" + GuestGather.functions + "\n" + scriptTail
+
+    /// The reporter up to the shared gathering functions (GuestGather, from images/gather.sh).
+    static let scriptHead = #"""
 #!/bin/sh
 # vmserial guest reporter, installed by vmserial at /usr/local/sbin/vmserial-report and
 # run once per boot by its hook (systemd unit, /etc/init.d/S99vmserial-report or an
@@ -90,17 +94,10 @@ BODY=$STATE/.body.$$
 REPORT_TMP=$STATE/.report.$$
 : > "$BODY" 2>/dev/null || { BODY=/tmp/.vmserial-body.$$; REPORT_TMP=/tmp/.vmserial-report.$$; : > "$BODY"; }
 echo "boot n=$n init=$init_kind" >> "$BODY"
+"""#
 
-# uptime in centiseconds in $now (counts 0.1 s per call without /proc/uptime)
-now=0
-now_cs() {
-    _up=""
-    read -r _up _rest 2>/dev/null < /proc/uptime
-    case $_up in
-    [0-9]*.[0-9][0-9]) now=$(( ${_up%.*} * 100 + 1${_up#*.} - 100 )) ;;
-    *) now=$((now + 10)) ;;
-    esac
-}
+    /// The reporter after the shared gathering functions: watchdogs, the report, the plan.
+    static let scriptTail = #"""
 # bounded SECONDS COMMAND...: runs it in the background, kills it after SECONDS
 bounded() {
     _limit=$(( $1 * 100 ))
@@ -122,128 +119,19 @@ bounded() {
     return 0
 }
 
-# ---- gathering: same lines as the probe's version 1 report --------------------------
+# ---- gathering: the probe's lines (gather.sh, above) plus the by-id links --------------
 gather() {
     addline() { echo "$1" >> "$BODY"; }
-    # lower-case hex of a file's bytes (empty if missing/unreadable)
-    hexfile() {
-        [ -r "$1" ] || return 0
-        od -An -tx1 -v "$1" 2>/dev/null | tr -d ' \n'
-    }
-    # hex of a sysfs text attribute minus one trailing newline
-    hexattr() {
-        _h=$(hexfile "$1")
-        echo "${_h%0a}"
-    }
-    # serial from a SCSI VPD page 0x80: 4-byte header, the page length in header
-    # bytes 2-3 (big endian), then the serial bytes as they are
-    hexvpd80() {
-        _h=$(hexfile "$1")
-        case $_h in *[!0-9a-f]*) return 0 ;; esac
-        [ ${#_h} -ge 8 ] || return 0
-        _len=$((0x$(printf '%s' "$_h" | cut -c5-8)))
-        _avail=$(( (${#_h} - 8) / 2 ))
-        [ "$_len" -le "$_avail" ] || _len=$_avail
-        [ "$_len" -gt 0 ] || return 0
-        printf '%s\n' "$_h" | cut -c9-$((8 + _len * 2))
-    }
-    # a name as text without spaces: printable ASCII stays, anything else (and "\") is \xNN
-    encname() {
-        case $1 in
-        *[!!-~]*|*\\*)
-            printf '%s' "$1" | od -An -tu1 -v | tr -s ' \n' '\n\n' | {
-                _o=""
-                while read -r _c; do
-                    [ -n "$_c" ] || continue
-                    if [ "$_c" -gt 32 ] && [ "$_c" -lt 127 ] && [ "$_c" -ne 92 ]; then
-                        _o="$_o$(printf "\\$(printf '%03o' "$_c")")"
-                    else
-                        _o="$_o$(printf '\\x%02x' "$_c")"
-                    fi
-                done
-                printf '%s\n' "$_o"
-            } ;;
-        *) printf '%s\n' "$1" ;;
-        esac
-    }
-
-    # SMBIOS
-    smb_serial=$(hexattr /sys/class/dmi/id/product_serial)
-    smb_uuid=$(cat /sys/class/dmi/id/product_uuid 2>/dev/null | tr -d ' \n' | tr 'A-F' 'a-f')
-    addline "smbios serial=$smb_serial uuid=$smb_uuid"
-
+    smbios_line
     # wait for the disks: udev first where there is one, then until the set of disks
     # has not changed for 0.5 s (at most 10 s), as the probe does
     if command -v udevadm >/dev/null 2>&1; then
         udevadm settle --timeout=30 >/dev/null 2>&1
     fi
-    scan_disks() {   # sets $cur (" sda vda ...")
-        cur=""
-        for _d in /sys/block/*; do
-            _n=${_d##*/}
-            case $_n in '*'|loop*|ram*|sr*|fd*|zram*) continue ;; esac
-            # no device-mapper, md, nbd, ...: only what the VM's hardware gives
-            case $(readlink -f "$_d" 2>/dev/null) in */devices/virtual/*) continue ;; esac
-            cur="$cur $_n"
-        done
-    }
-    now_cs
-    settle_start=$now
-    changed_at=$now
-    scan_disks
-    prev=$cur
-    while :; do
-        sleep 0.1
-        now_cs
-        scan_disks
-        if [ "$cur" != "$prev" ]; then
-            prev=$cur
-            changed_at=$now
-        fi
-        [ $((now - settle_start)) -ge 1000 ] && break
-        [ $((now - changed_at)) -ge 50 ] && break
-    done
-
-    for name in $cur; do
-        d=/sys/block/$name
-        path=$(readlink -f "$d" 2>/dev/null)
-        bus=unknown
-        serial=""
-        ataport=""
-        case $name in
-        vd*)
-            bus=virtio
-            serial=$(hexfile "$d/serial") ;;
-        nvme*)
-            bus=nvme
-            serial=$(hexattr "$d/device/serial") ;;
-        *)
-            case $path in
-            */ata[0-9]*/*)
-                bus=sata
-                atan=$(echo "$path" | sed -n 's|.*/\(ata[0-9][0-9]*\)/.*|\1|p')
-                if [ -n "$atan" ] && [ -r "/sys/class/ata_port/$atan/port_no" ]; then
-                    ataport=$(cat "/sys/class/ata_port/$atan/port_no" 2>/dev/null | tr -d ' \n')
-                fi ;;
-            */virtio*/host*) bus=scsi ;;
-            esac
-            if [ -r "$d/device/vpd_pg80" ]; then
-                serial=$(hexvpd80 "$d/device/vpd_pg80")
-            elif [ -r "$d/serial" ]; then
-                serial=$(hexattr "$d/serial")
-            fi ;;
-        esac
-        addline "disk name=$name bus=$bus path=$path serial=$serial ataport=$ataport"
-    done
-
+    settle_disks
+    disk_lines
     # the guest's own names for its disks
-    if [ -d /dev/disk/by-id ]; then
-        for l in /dev/disk/by-id/*; do
-            [ -L "$l" ] || [ -e "$l" ] || continue
-            t=$(readlink -f "$l" 2>/dev/null)
-            addline "byid name=$(encname "${l##*/}") target=${t##*/}"
-        done
-    fi
+    byid_lines
 }
 bounded "$WATCHDOG_SECONDS" gather
 

@@ -1,6 +1,7 @@
 import DomainXML
 import Foundation
 import Libvirt
+import ProcessRunner
 import SerialPolicy
 import SerialRegistry
 
@@ -325,37 +326,22 @@ public struct Migrator {
 
     func runWithProgress(_ tool: String, _ args: [String], total: UInt64) throws {
         guard let path = Tool.which(tool) else { throw VMSerialError.failed("\(tool) is not installed; run `make deps`") }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
         let progress = self.progress
-        let buffer = LockedData()
-        out.fileHandleForReading.readabilityHandler = { h in
-            let d = h.availableData
-            guard !d.isEmpty else { return }
+        let command = Command(path, args, standardOutput: .stream { d in
             // "    (42.00/100%)\r": report the last percentage in the chunk.
             let text = String(decoding: d, as: UTF8.self)
             if let r = text.range(of: #"\((\d+(\.\d+)?)/100%\)"#, options: [.regularExpression, .backwards]) {
                 let pct = Double(text[r].dropFirst().prefix { $0 != "/" }) ?? 0
                 progress(UInt64(Double(total) * pct / 100), total)
             }
-        }
-        err.fileHandleForReading.readabilityHandler = { h in buffer.append(h.availableData) }
-        let exited = p.exitSignal()
-        try p.run()
-        let token = Interrupts.shared.onInterrupt { p.terminate() }
-        exited.wait()
+        })
+        let running = try command.start()
+        let token = Interrupts.shared.onInterrupt { running.terminate() }
+        let result = running.wait()
         Interrupts.shared.remove(token)
-        out.fileHandleForReading.readabilityHandler = nil
-        err.fileHandleForReading.readabilityHandler = nil
-        guard p.terminationStatus == 0 else {
-            // What the handler had not picked up yet when the exit was seen.
-            buffer.append(err.fileHandleForReading.readDataToEndOfFile())
-            let message = String(decoding: buffer.data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw VMSerialError.failed("copying the disk failed: \(message.isEmpty ? "qemu-img exited \(p.terminationStatus)" : message); the domain, the registry and the source are unchanged")
+        guard result.succeeded else {
+            let message = result.errorOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw VMSerialError.failed("copying the disk failed: \(message.isEmpty ? "qemu-img exited \(result.status)" : message); the domain, the registry and the source are unchanged")
         }
         progress(total, total)
     }
@@ -411,13 +397,6 @@ public struct Migrator {
         let out = try Tool.run("qemu-img", ["info", "--output=json", "-U", path])
         return ((try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])?["format"] as? String) ?? "raw"
     }
-}
-
-final class LockedData: @unchecked Sendable {
-    private var d = Data()
-    private let lock = NSLock()
-    func append(_ x: Data) { lock.lock(); d.append(x); lock.unlock() }
-    var data: Data { lock.lock(); defer { lock.unlock() }; return d }
 }
 
 /// A migration target this run created: an empty file made with O_CREAT|O_EXCL (a file that

@@ -1,3 +1,4 @@
+import DomainXML
 import Foundation
 
 /// The result of a verify run: one cycle per boot (or reboot, restart, relaunch, migration).
@@ -143,14 +144,8 @@ extension VerifyReport: RunReport {}
 
 /// Text made safe for JUnit XML attributes and text.
 public enum JUnitXML {
+    /// DomainXML's escaper, with C0 controls shown as `\xNN` (see `XMLEscaping`).
     public static func escape(_ s: String) -> String {
-        // XML 1.0 forbids C0 controls other than tab, LF, CR even as character references;
-        // a garbled guest serial can hold them, so they are shown as \xNN instead.
-        let visible = String(String.UnicodeScalarView(s.unicodeScalars.flatMap { u -> [Unicode.Scalar] in
-            guard u.value < 0x20, u != "\t", u != "\n", u != "\r" else { return [u] }
-            return Array(String(format: "\\x%02x", u.value).unicodeScalars)
-        }))
-        return visible.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        XMLEscaping.escape(s, quote: true, showingControls: true)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DomainXML
+import ProcessRunner
 
 /// Runs libvirt's `virt-xml-validate FILE domain` on `xml`; returns (exit status, output).
 func validateWithLibvirtSchema(_ xml: String) throws -> (status: Int32, output: String) {
@@ -15,19 +16,12 @@ func validateWithLibvirtSchema(_ xml: String) throws -> (status: Int32, output: 
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("domainxml-\(UUID().uuidString).xml")
     try Data(xml.utf8).write(to: file)
     defer { try? FileManager.default.removeItem(at: file) }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: tool)
-    p.arguments = [file.path, "domain"]
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    try p.run()
-    let out = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    if p.terminationStatus != 0, String(decoding: out, as: UTF8.self).contains("xmllint") {
+    let result = try Command(tool, [file.path, "domain"]).run()
+    let out = result.output + result.errorOutput
+    if !result.succeeded, out.contains("xmllint") {
         Issue.record("virt-xml-validate needs xmllint: install libxml2-utils")
     }
-    return (p.terminationStatus, String(decoding: out, as: UTF8.self))
+    return (result.status, out)
 }
 
 /// A domain as vmserial builds one: direct kernel boot, SMBIOS from sysinfo, one disk per

@@ -1,5 +1,6 @@
 import Foundation
 import Guestfs
+import ProcessRunner
 
 /// Whether the appliance must run under TCG. KVM exists but cannot run guests on the
 /// development machine, so TCG is the default; `VMSERIAL_ACCEL=kvm` lets a host with
@@ -41,19 +42,9 @@ struct CommandFailed: Error, CustomStringConvertible {
 
 /// Runs a program found on PATH and waits for it; throws when it exits non-zero.
 func run(_ arguments: [String]) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw CommandFailed(
-            command: arguments, status: process.terminationStatus,
-            output: String(decoding: output, as: UTF8.self))
+    let result = try Command("/usr/bin/env", arguments).run()
+    guard result.succeeded else {
+        throw CommandFailed(command: arguments, status: result.status, output: result.output + result.errorOutput)
     }
 }
 

@@ -1,6 +1,7 @@
 import Guestfs
 import Testing
 @testable import Inspection
+import TestSupport
 
 @Suite("recorded identities against the current ones")
 struct IdentityComparisonTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Inspection
+import ProcessRunner
 
 /// The analysis on two SYSTEM hives real Windows wrote (Fixtures/windows-hives, from regipy's
 /// MIT-licensed test data; see the README there), read from the file by `HiveFile`.
@@ -21,16 +22,9 @@ struct RealHiveTests {
     /// The decompressed hive (xz, from xz-utils, which tar and libguestfs already depend on).
     static func hive(_ name: String) throws -> HiveFile {
         let url = try #require(Bundle.module.resourceURL?.appendingPathComponent("Fixtures/windows-hives/\(name).xz"))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/xz")
-        p.arguments = ["--decompress", "--stdout", url.path]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        try #require(p.terminationStatus == 0, "xz -dc \(url.path) failed")
-        return try HiveFile(bytes: [UInt8](data))
+        let result = try Command("/usr/bin/xz", ["--decompress", "--stdout", url.path]).run()
+        try #require(result.succeeded, "xz -dc \(url.path) failed: \(result.errorOutput)")
+        return try HiveFile(bytes: [UInt8](result.standardOutput))
     }
 
     static let win10 = "SYSTEM-win10-hyperv-vmware"

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import Inspection
+import ProcessRunner
+import TestSupport
 
 @Suite("empty registry hive file (regf)")
 struct RegistryHiveFileTests {
@@ -99,15 +101,7 @@ struct RegistryHiveFileTests {
     }
 
     static func run(_ tool: String, _ args: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try Command(tool, args).run()
+        return (result.status, result.output + result.errorOutput)
     }
 }

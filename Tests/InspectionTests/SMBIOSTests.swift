@@ -1,5 +1,6 @@
 import Testing
 @testable import Inspection
+import TestSupport
 
 @Suite("SMBIOS table (Windows' RawSMBIOSData)")
 struct SMBIOSTests {

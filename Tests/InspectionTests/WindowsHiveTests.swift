@@ -1,5 +1,6 @@
 import Testing
 @testable import Inspection
+import TestSupport
 
 @Suite("Windows SYSTEM hive: control set, SMBiosData, disk instances, MountedDevices")
 struct WindowsHiveTests {

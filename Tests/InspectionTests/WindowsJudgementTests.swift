@@ -1,5 +1,6 @@
 import Testing
 @testable import Inspection
+import TestSupport
 
 /// What real hives lack: QEMU and virtio disk instances, a LastConfig that changed between
 /// configurations Windows has seen, an offline disk of the VM's bus, a drive letter on a VM disk

@@ -93,28 +93,12 @@ struct DomainTests {
         let clock = ContinuousClock()
         let started = clock.now
         let error = await #expect(throws: LibvirtError.self) {
-            try await domain.waitForState(
-                [.running], timeout: .milliseconds(250), pollInterval: .milliseconds(20))
+            try await domain.waitForState([.running], timeout: .milliseconds(250))
         }
         #expect(error?.kind == .timeout)
         #expect(error?.message.contains("shut off") == true)
         // It must not give up before the timeout; how much later it notices is not a test's business.
         #expect(started.duration(to: clock.now) >= .milliseconds(250))
-    }
-
-    @Test("waitForState stops when its task is cancelled")
-    func waitForStateCancelled() async throws {
-        let connection = try Connection(uri: testURI)
-        let domain = try connection.defineDomain(xml: ScratchDomain("cancel").xml)
-        // A timeout far beyond any run: on a loaded machine (2 cooperative threads held by blocking
-        // tests) the sleep below can resume a minute late, and the waiter must still end by
-        // cancellation, never by its timeout.
-        let waiter = Task {
-            try await domain.waitForState([.running], timeout: .seconds(24 * 3600))
-        }
-        try await Task.sleep(for: .milliseconds(150))
-        waiter.cancel()
-        await #expect(throws: CancellationError.self) { try await waiter.value }
     }
 
     @Test("shutdown of a test-driver domain turns it off at once")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VMSerialKit
+import ProcessRunner
 
 /// Run folders and the disk servers' sockets: reachable by the QEMU libvirt starts, by no one else.
 @Suite struct RunFolderTests {
@@ -85,14 +86,6 @@ import Testing
 }
 
 func runTool(_ tool: String, _ args: [String]) throws -> (status: Int32, output: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: tool)
-    p.arguments = args
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    let result = try Command(tool, args).run()
+    return (result.status, result.output + result.errorOutput)
 }

@@ -135,7 +135,7 @@ public enum RegistryHiveFile {
         put32(&b, at, UInt32(bitPattern: Int32(-size)))
     }
 
-    static func get32(_ b: [UInt8], _ at: Int) -> UInt32 {
+    public static func get32(_ b: [UInt8], _ at: Int) -> UInt32 {
         UInt32(b[at]) | UInt32(b[at + 1]) << 8 | UInt32(b[at + 2]) << 16 | UInt32(b[at + 3]) << 24
     }
 }
