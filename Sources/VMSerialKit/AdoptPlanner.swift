@@ -64,9 +64,9 @@ public enum AdoptPlanner {
     /// - Parameter known: the registry's entry for the domain, when it has one (a launched or
     ///   adopted VM): a disk at a target it knows keeps its name and volume.
     public static func plan(_ root: XElement, options: AdoptOptions, known: Assignment? = nil) throws -> Plan {
-        let domain: Domain
+        let domain: DomainDefinition
         do {
-            domain = try Domain(element: root)
+            domain = try DomainDefinition(element: root)
         } catch {
             throw VMSerialError.badInput("cannot read the domain definition: \(error)")
         }
