@@ -82,6 +82,7 @@ public struct GuestVerifier {
     }
 
     public func verify(domain name: String, options: VerifyOptions) throws -> VerifyReport {
+        StaleState.sweep(connection: connection, registry: registry, log: progress)
         var probe = ProbeVerifier(connection: connection, registry: registry)
         probe.progress = progress
         let (assignment, dom) = try probe.target(name)

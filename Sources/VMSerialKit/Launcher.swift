@@ -46,6 +46,7 @@ public struct Launcher {
             return LaunchResult(assignment: a, domainType: accel, xml: xml, action: "dry-run", started: false, wasRunning: false)
         }
 
+        StaleState.sweep(connection: connection, registry: registry, log: log)
         var xml = ""
         var action = "defined"
         var started = false
@@ -55,6 +56,8 @@ public struct Launcher {
         let undo = LibvirtUndo(connection: connection, name: spec.name)
         let interrupt = Interrupts.shared.onInterrupt { undo.run() }
         defer { Interrupts.shared.remove(interrupt) }
+        var journal: RunDirectory?
+        defer { journal?.remove() }
         let assignment: Assignment
         do {
             assignment = try registry.assign(request) { a in
@@ -72,6 +75,9 @@ public struct Launcher {
                     action = "redefined"
                 }
                 let dom: Libvirt.Domain
+                // For the run after a kill: a domain this launch defined is undone there unless the registry recorded it.
+                journal?.remove()
+                journal = Journal.begin(Journal(kind: .launch, domain: spec.name, uuid: a.uuid, previousXML: previousXML))
                 undo.arm(previousXML: previousXML)
                 do {
                     dom = try connection.defineDomain(xml: xml)

@@ -118,6 +118,7 @@ public struct Migrator {
     }
 
     public func migrate(domain name: String, _ o: MigrateOptions) throws -> MigrateResult {
+        StaleState.sweep(connection: connection, registry: registry, log: log)
         let p = try plan(domain: name, o)
         let started = Date()
         let bytes = try guardingTarget(p) {
@@ -138,6 +139,10 @@ public struct Migrator {
         let claim = try TargetClaim(p.target)
         let cleanup = Interrupts.shared.onInterrupt { claim.removeIfStillOurs() }
         defer { Interrupts.shared.remove(cleanup) }
+        // For the run after a kill: which file this migration made, so that it is removed unless the domain or the registry names it.
+        let journal = Journal.begin(Journal(kind: .migrate, domain: p.domain, disk: p.assigned.target, volume: p.assigned.volume.value,
+                                            target: p.target, device: claim.device, inode: claim.inode, live: p.options.live))
+        defer { journal?.remove() }
         do {
             return try copy()
         } catch {
@@ -432,8 +437,8 @@ final class LockedData: @unchecked Sendable {
 /// then fills. On failure only that file is removed: not a file someone put under its name since.
 public final class TargetClaim: @unchecked Sendable {
     public let path: String
-    private let device: UInt64
-    private let inode: UInt64
+    let device: UInt64
+    let inode: UInt64
     /// Held open while the claim lives: the file's inode cannot be reused by another file
     /// meanwhile, so (device, inode) identifies it even after someone removed it.
     private var fd: Int32

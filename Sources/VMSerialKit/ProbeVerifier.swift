@@ -58,6 +58,7 @@ public struct ProbeVerifier {
     }
 
     public func verify(domain name: String, options: VerifyOptions) throws -> VerifyReport {
+        StaleState.sweep(connection: connection, registry: registry, log: progress)
         let (assignment, dom) = try target(name)
         let images = try HostPaths.probeImages()
         let expected = Self.expected(from: assignment)
