@@ -11,7 +11,7 @@ SCRATCH=${FUZZ_SCRATCH:-.build-fuzz}
 OUT=${FUZZ_OUT:-Fuzz/out}
 
 VMSERIAL_FUZZ=1 "$SWIFT" build -c release --product vmserial-fuzz --scratch-path "$SCRATCH" \
-  -Xswiftc -sanitize=fuzzer,address -Xswiftc -g
+  -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
 BIN="$SCRATCH/release/vmserial-fuzz"
 
 seeds() {  # target folder: the same seed files as Tests/FuzzTests
@@ -22,6 +22,7 @@ seeds() {  # target folder: the same seed files as Tests/FuzzTests
     hive) for f in Tests/InspectionTests/Fixtures/windows-hives/*.xz; do xz -dc "$f" > "$2/$(basename "$f" .xz)"; done ;;
     domain-xml) : ;;
   esac
+  if [ -d "Fuzz/seeds/$1" ]; then cp Fuzz/seeds/"$1"/* "$2"/; fi
 }
 
 failed=0

@@ -76,7 +76,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             do { hive = try HiveFile(bytes: bytes) } catch is HiveFileError { return }
             do {
                 try Self.walk(hive)
-                _ = try WindowsRecord.read(hive)
+                _ = WindowsSummary(try WindowsSystemHive.read(hive))
             } catch is HiveFileError { return }
         }
     }

@@ -1,6 +1,7 @@
 import DomainXML
 import Foundation
 import Libvirt
+import SerialPolicy
 import SerialRegistry
 
 /// One way the registry and libvirt (or the registry and itself) disagree.
@@ -79,6 +80,13 @@ public struct RepairOutcome: Equatable, Sendable {
     public var detail: String
     /// For an unresolved one: the command that settles it.
     public var command: String?
+
+    public init(disagreement: Disagreement, result: Result, detail: String, command: String?) {
+        self.disagreement = disagreement
+        self.result = result
+        self.detail = detail
+        self.command = command
+    }
 }
 
 /// The comparison behind `vmserial registry check`, and its repair. The registry is where

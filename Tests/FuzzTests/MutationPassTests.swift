@@ -16,19 +16,21 @@ struct MutationPassTests {
     /// One input taking longer than this is a hang.
     static let hang = 2.0
 
-    /// The seed files `make fuzz` also starts from (Fuzz/seeds.sh lists the same places).
+    /// The seed files `make fuzz` also starts from (scripts/fuzz.sh copies the same ones).
     static func seeds(_ target: FuzzTarget) -> [[UInt8]] {
         func files(_ dir: String, _ ext: String) -> [String] {
             ((try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(dir)")) ?? []).filter { $0.hasSuffix(ext) }.sorted()
                 .map { "\(root)/\(dir)/\($0)" }
         }
-        let paths: [String]
+        var paths: [String]
         switch target {
         case .spec: paths = files("examples", ".json") + files("scenarios", "vm.json")
         case .scenario: paths = files("scenarios", ".json")
         case .report: paths = files("Tests/VerifierTests/Fixtures", ".txt")
         case .domainXML, .hive: paths = []
         }
+        // Fuzz/seeds/<target>: inputs kept for the fuzzers (a domain libvirt dumped, one vmserial renders).
+        paths += files("Fuzz/seeds/\(target.rawValue)", "")
         var seeds = target.builtInSeeds + paths.compactMap { FileManager.default.contents(atPath: $0).map { Array($0) } }
         if target == .hive { seeds += hives() }
         return seeds
@@ -71,7 +73,7 @@ struct MutationPassTests {
             executions += 1
             if finding != nil || took > Self.hang {
                 let file = NSTemporaryDirectory() + "vmserial-fuzz-\(target.rawValue)-\(Self.seed)-\(executions).bin"
-                FileManager.default.createFile(atPath: file, contents: Data(input))
+                _ = FileManager.default.createFile(atPath: file, contents: Data(input))
                 Issue.record("""
                     \(finding.map(\.description) ?? "\(target.rawValue): one input took \(String(format: "%.1f", took)) s (a hang)") \
                     (VMSERIAL_FUZZ_SEED=\(Self.seed), execution \(executions); input saved to \(file))

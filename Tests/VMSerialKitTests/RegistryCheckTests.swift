@@ -67,14 +67,15 @@ import VMSpec
     @Test("a serial the definition lost is named, and the repair puts the registered one back")
     func lostSerial() throws {
         let a = try launch()
-        let lost = try #require(a.disks.first { $0.target == "sdb" }?.serial)
-        try redefine { def in def.devices.disks[def.devices.disks.firstIndex { $0.targetDev == "sdb" }!].serial = nil }
+        let data = try #require(a.disk(named: "data"))
+        let lost = try #require(data.serial)
+        try redefine { def in def.devices.disks[def.devices.disks.firstIndex { $0.targetDev == data.target }!].serial = nil }
         let check = RegistryCheck(registry: registry, connection: connection)
-        #expect(mine(try check.disagreements()) == [.serial(vm: name, target: "sdb", volume: "\(name)/data", libvirt: nil, registry: lost)])
+        #expect(mine(try check.disagreements()) == [.serial(vm: name, target: data.target, volume: "\(name)/data", libvirt: nil, registry: lost)])
         let outcomes = try check.repair().filter { $0.disagreement.vm == name }
         #expect(outcomes.map(\.result) == [.repaired])
         let def = try DomainDefinition(xml: connection.lookupDomain(name: name).xmlDesc(inactive: true))
-        #expect(def.devices.disks.first { $0.targetDev == "sdb" }?.serial == lost)
+        #expect(def.devices.disks.first { $0.targetDev == data.target }?.serial == lost)
         #expect(try serials() == a.disks.map(\.serial), "no serial invented or dropped")
         #expect(mine(try check.disagreements()).isEmpty)
     }
