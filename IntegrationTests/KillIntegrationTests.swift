@@ -2,12 +2,16 @@ import DomainXML
 import Foundation
 import Libvirt
 import Testing
+import VMSerialKit
 
 /// Issue 13, part 3: SIGKILL at any moment loses nothing. Each command (launch, migrate offline,
-/// with --backing and live, verify in probe mode) is first run to the end once to measure how
-/// long it takes; then it is killed at points spread over that time, each drawn from a seed
-/// (printed; VMSERIAL_KILL_SEED replays it). VMSERIAL_KILL_POINTS sets the points per command
-/// (the long mode: 20); the default keeps `make test` short. After each kill:
+/// with --backing and live, verify in probe mode) is killed at each of its stages (`KillPoint`:
+/// vmserial waits there, so the kill lands exactly between a definition and the registry's
+/// commit, during a copy, while a probe runs), and at points spread over its measured run time,
+/// drawn from a seed (printed; VMSERIAL_KILL_SEED replays it). VMSERIAL_KILL_POINTS sets the
+/// points per command (the long mode: 20); the default (the stages and one timed point) keeps
+/// `make test` short. Every point prints one line: what the check named, what the repair did.
+/// After each kill:
 /// (a) `registry check` exits 0, or 1 naming the domain in each disagreement;
 /// (b) `registry check --repair` exits 0 and every serial is what it was before the kill;
 /// (c) after the repair (the next vmserial run on the domain: it clears what the killed process
@@ -51,23 +55,59 @@ final class KillIntegrationTests {
         return Date().timeIntervalSince(started)
     }
 
-    /// Starts `vmserial ARGS` and SIGKILLs it after `delay` seconds (if it has not finished by then).
-    /// Returns whether the kill landed (false: the command had already ended).
-    func killed(_ args: [String], after delay: Double) throws -> Bool {
+    /// Where a kill lands: at a named moment (vmserial waits there, VMSERIAL_KILL_AT), or after a delay.
+    enum Point: CustomStringConvertible {
+        case stage(KillPoint)
+        case delay(Double)
+        var description: String {
+            switch self {
+            case let .stage(k): "at \(k.rawValue)"
+            case let .delay(d): "after \(String(format: "%.3f", d)) s"
+            }
+        }
+    }
+
+    /// The points for one command: each of its stages, then delays spread over its measured time
+    /// up to VMSERIAL_KILL_POINTS (default: `extra` of them).
+    func points(_ stages: [KillPoint], duration: Double, extra: Int, salt: String) -> [Point] {
+        let timed = max(0, (Self.longMode ?? (stages.count + extra)) - stages.count)
+        return stages.map(Point.stage) + delays(timed, over: duration, salt: salt).map(Point.delay)
+    }
+
+    /// Starts `vmserial ARGS` and SIGKILLs it at `point`. Returns whether the kill landed (false: the
+    /// command had ended by then; at a stage, that is a failure: the stage was not reached).
+    func killed(_ args: [String], at point: Point, label: String) throws -> Bool {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try vmserialBinary())
         p.arguments = args
         var e = ProcessInfo.processInfo.environment
         for (k, v) in env { e[k] = v }
+        if case let .stage(k) = point { e["VMSERIAL_KILL_AT"] = k.rawValue }
         p.environment = e
+        let errFile = box.dir + "/kill-stderr.txt"
+        _ = FileManager.default.createFile(atPath: errFile, contents: nil)
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errFile))
         p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
+        p.standardError = err
         try p.run()
-        let deadline = Date().addingTimeInterval(delay)
-        while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+        switch point {
+        case let .delay(d):
+            let deadline = Date().addingTimeInterval(d)
+            while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+        case let .stage(k):
+            let deadline = Date().addingTimeInterval(300)
+            while p.isRunning && Date() < deadline
+                && !((try? String(contentsOfFile: errFile, encoding: .utf8))?.contains(k.line) ?? false) {
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+        }
         let landed = p.isRunning
         if landed { kill(p.processIdentifier, SIGKILL) }
         p.waitUntilExit()
+        try? err.close()
+        if case .stage = point {
+            #expect(landed, "\(label): the stage was reached and the kill landed there: \((try? String(contentsOfFile: errFile, encoding: .utf8)) ?? "")")
+        }
         return landed
     }
 
@@ -93,13 +133,17 @@ final class KillIntegrationTests {
         return try DomainXML.Domain(xml: xml).devices.disks.first { $0.targetDev == target }?.source
     }
 
-    /// (a) and (b) after a kill; returns the repair's standard error (its clean-up lines).
+    /// (a) and (b) after a kill; returns the repair's standard error (its clean-up lines) and
+    /// prints one line for the point: what the check named, what the repair did.
     func checkAndRepair(_ vm: String, point: String) throws -> String {
         let before = try serials(vm)
+        let stale = ((try? FileManager.default.contentsOfDirectory(atPath: runDir)) ?? []).count
         let c = try vmserial(["registry", "check", "--connect", libvirtURI, "--domain", vm, "--json"])
         #expect(c.status == 0 || c.status == 1, "\(point): registry check: \(c.all)")
+        var named: [String] = []
         if c.status == 1 {
             let items = (try box.json(c)["disagreements"] as? [[String: Any]]) ?? []
+            named = items.map { $0["kind"] as? String ?? "?" }
             #expect(!items.isEmpty, "\(point): exit 1 names each disagreement: \(c.stdout)")
             for item in items {
                 #expect(item["domain"] as? String == vm, "\(point): a disagreement about \(vm): \(item)")
@@ -110,6 +154,8 @@ final class KillIntegrationTests {
         let again = try vmserial(["registry", "check", "--connect", libvirtURI, "--domain", vm, "--json"])
         #expect(again.status == 0, "\(point): they agree after the repair: \(again.all)")
         #expect(try serials(vm) == before, "\(point): no assignment lost or changed by the repair")
+        let cleaned = r.stderr.components(separatedBy: "cleaned up after a vmserial process that is gone").count - 1
+        print("kill \(point): run folders left \(stale), check named [\(named.joined(separator: ", "))], repair exit \(r.status), dead runs cleaned \(cleaned)")
         return r.stderr
     }
 
@@ -152,15 +198,15 @@ final class KillIntegrationTests {
 
     @Test("SIGKILL of launch at any point: the registry and libvirt agree or are repaired, a launch never recorded is undone")
     func killLaunch() throws {
-        let n = Self.longMode ?? 3
         let calibration = box.name("klcal")
         let duration = try timed(["launch", try spec(calibration)])
         stop(calibration)
-        for (i, delay) in delays(n, over: duration, salt: "launch").enumerated() {
+        let all = points([.launchDefined, .launchStarted, .launchCommitted], duration: duration, extra: 1, salt: "launch")
+        for (i, at) in all.enumerated() {
             let vm = box.name("kl\(i)")
             let path = try spec(vm)
-            let point = "launch point \(i + 1)/\(n) at \(String(format: "%.3f", delay)) s (VMSERIAL_KILL_SEED=\(Self.seed))"
-            let landed = try killed(["launch", path], after: delay)
+            let point = "launch point \(i + 1)/\(all.count) \(at) (VMSERIAL_KILL_SEED=\(Self.seed))"
+            let landed = try killed(["launch", path], at: at, label: point)
             _ = try checkAndRepair(vm, point: point)
             // The registry and libvirt agree: either the VM is in both, or in neither.
             let recorded = !(try serials(vm)).isEmpty
@@ -175,8 +221,8 @@ final class KillIntegrationTests {
         }
     }
 
-    /// Kills `migrate` of disk `data` at points over its measured time, each to a new target.
-    func killMigrate(kind: String, points: Int) throws {
+    /// Kills `migrate` of disk `data` at each stage and at points over its measured time, each to a new target.
+    func killMigrate(kind: String) throws {
         let live = kind == "live"
         let vm = box.name("km-\(kind)")
         // Large enough that the copy takes a while (raw: only the written part is copied offline).
@@ -184,6 +230,7 @@ final class KillIntegrationTests {
         let r0 = try vmserial(["launch", try spec(vm, stay: live), "--no-start"])
         try #require(r0.status == 0, "\(r0.all)")
         let first = try #require(try registrySource(vm, disk: "data"))
+        let dataTarget = try #require(try box.json(try vmserial(["serials", "--domain", vm, "--json"])).disk("data")?["target"] as? String)
         let reference = try fill(first, format: "raw", byte: 0x5a)
         var base: String?
         if kind == "backing" {
@@ -199,15 +246,18 @@ final class KillIntegrationTests {
         }
         let serialsAtStart = try serials(vm)
         let duration = try timed(args(box.dir + "/\(kind)-calibration.\(base == nil ? "img" : "qcow2")"))
-        for (i, delay) in delays(points, over: duration, salt: kind).enumerated() {
-            let point = "migrate \(kind) point \(i + 1)/\(points) at \(String(format: "%.3f", delay)) s (VMSERIAL_KILL_SEED=\(Self.seed))"
+        let stages: [KillPoint] = live ? [.migrateClaimed, .migrateMirroring, .migratePivoted, .migrateDefined, .migrateCommitted]
+            : [.migrateClaimed, .migrateCopying, .migrateCopied, .migrateDefined, .migrateCommitted]
+        let all = points(stages, duration: duration, extra: 1, salt: kind)
+        for (i, at) in all.enumerated() {
+            let point = "migrate \(kind) point \(i + 1)/\(all.count) \(at) (VMSERIAL_KILL_SEED=\(Self.seed))"
             let source = try #require(try registrySource(vm, disk: "data"))
             let target = box.dir + "/\(kind)-\(i).\(base == nil ? "img" : "qcow2")"
-            let landed = try killed(args(target), after: delay)
+            let landed = try killed(args(target), at: at, label: point)
             let stderr = try checkAndRepair(vm, point: point)
             // (d) The registry and the domain name one file, and it holds the data.
             let now = try #require(try registrySource(vm, disk: "data"), "\(point)")
-            #expect(try domainSource(vm, "sdb") == now, "\(point): the domain uses the file the registry names")
+            #expect(try domainSource(vm, dataTarget) == now, "\(point): the domain uses the file the registry names")
             #expect(now == source || now == target, "\(point): the data is at the source or the target, nowhere else: \(now)")
             #expect(try holds(now, reference), "\(point) (killed: \(landed)): \(now) holds the disk's data")
             if now == source {
@@ -225,24 +275,24 @@ final class KillIntegrationTests {
     }
 
     @Test("SIGKILL of migrate (offline) at any point: the data is at the file the domain and the registry name")
-    func killMigrateOffline() throws { try killMigrate(kind: "offline", points: Self.longMode ?? 3) }
+    func killMigrateOffline() throws { try killMigrate(kind: "offline") }
 
     @Test("SIGKILL of migrate --backing at any point")
-    func killMigrateBacking() throws { try killMigrate(kind: "backing", points: Self.longMode ?? 2) }
+    func killMigrateBacking() throws { try killMigrate(kind: "backing") }
 
     @Test("SIGKILL of migrate --live at any point: a block copy left mirroring is aborted, a pivot is recorded")
-    func killMigrateLive() throws { try killMigrate(kind: "live", points: Self.longMode ?? 2) }
+    func killMigrateLive() throws { try killMigrate(kind: "live") }
 
     @Test("SIGKILL of verify (probe mode) at any point: the next run clears the run folder and the probe domain, saying so")
     func killVerify() throws {
-        let n = Self.longMode ?? 2
         let vm = box.name("kv")
         let r0 = try vmserial(["launch", try spec(vm), "--no-start"])
         try #require(r0.status == 0, "\(r0.all)")
         let duration = try timed(["verify", "--domain", vm])
-        for (i, delay) in delays(n, over: duration, salt: "verify").enumerated() {
-            let point = "verify point \(i + 1)/\(n) at \(String(format: "%.3f", delay)) s (VMSERIAL_KILL_SEED=\(Self.seed))"
-            let landed = try killed(["verify", "--domain", vm], after: delay)
+        let all = points([.verifyOverlays, .verifyProbeStarted, .verifyReported], duration: duration, extra: 0, salt: "verify")
+        for (i, at) in all.enumerated() {
+            let point = "verify point \(i + 1)/\(all.count) \(at) (VMSERIAL_KILL_SEED=\(Self.seed))"
+            let landed = try killed(["verify", "--domain", vm], at: at, label: point)
             let stale = (try? FileManager.default.contentsOfDirectory(atPath: runDir)) ?? []
             let stderr = try checkAndRepair(vm, point: point)
             if !stale.isEmpty {

@@ -81,6 +81,7 @@ public struct Launcher {
                 undo.arm(previousXML: previousXML)
                 do {
                     dom = try connection.defineDomain(xml: xml)
+                    KillPoint.launchDefined.reached()
                 } catch let e as LibvirtError {
                     undo.disarm()
                     throw VMSerialError.failed("libvirt refused the definition of \(spec.name): \(e.message)")
@@ -90,6 +91,7 @@ public struct Launcher {
                     try dom.start()
                     started = true
                     undo.started()
+                    KillPoint.launchStarted.reached()
                 } catch {
                     // Leave libvirt as it was: the old definition back, or none.
                     undo.run()
@@ -101,6 +103,7 @@ public struct Launcher {
             if let what = undo.run() { log("the launch did not complete in the registry, so libvirt was put back: \(what)") }
             throw error
         }
+        KillPoint.launchCommitted.reached()
         return LaunchResult(assignment: assignment, domainType: accel, xml: xml, action: action, started: started, wasRunning: wasRunning)
     }
 

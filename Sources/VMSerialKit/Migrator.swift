@@ -129,6 +129,7 @@ public struct Migrator {
                                   total: p.size)
         }
         try commit(p)
+        KillPoint.migrateCommitted.reached()
         return finish(p, bytes: bytes, started: started)
     }
 
@@ -143,8 +144,11 @@ public struct Migrator {
         let journal = Journal.begin(Journal(kind: .migrate, domain: p.domain, disk: p.assigned.target, volume: p.assigned.volume.value,
                                             target: p.target, device: claim.device, inode: claim.inode, live: p.options.live))
         defer { journal?.remove() }
+        KillPoint.migrateClaimed.reached()
         do {
-            return try copy()
+            let result = try copy()
+            KillPoint.migrateCopied.reached()
+            return result
         } catch {
             claim.removeIfStillOurs()
             throw error
@@ -159,6 +163,7 @@ public struct Migrator {
         do {
             try registry.recordMove(volume: p.assigned.volume, from: p.source, to: p.target) {
                 _ = try connection.defineDomain(xml: newDef.xml())
+                KillPoint.migrateDefined.reached()
             }
         } catch {
             throw unrecorded(p, newDefinition: newDef, error: error)
@@ -359,6 +364,7 @@ public struct Migrator {
         let exited = p.exitSignal()
         try p.run()
         let token = Interrupts.shared.onInterrupt { p.terminate() }
+        KillPoint.migrateCopying.reached()
         exited.wait()
         Interrupts.shared.remove(token)
         out.fileHandleForReading.readabilityHandler = nil
@@ -393,6 +399,7 @@ public struct Migrator {
         }
         let token = Interrupts.shared.onInterrupt { try? dom.blockJobAbort(disk: disk, pivot: false) }
         defer { Interrupts.shared.remove(token) }
+        KillPoint.migrateMirroring.reached()
         var total: UInt64 = 0
         let deadline = Date().addingTimeInterval(3600)
         while true {
@@ -416,6 +423,7 @@ public struct Migrator {
         }
         // A pivot completes asynchronously: wait until the job is gone.
         for _ in 0..<100 where (try? dom.blockJobInfo(disk: disk)) != nil { Thread.sleep(forTimeInterval: 0.05) }
+        KillPoint.migratePivoted.reached()
         return total
     }
 

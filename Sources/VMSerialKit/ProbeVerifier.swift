@@ -88,6 +88,7 @@ public struct ProbeVerifier {
             }
             let real = try DomainDefinition(xml: connection.lookupDomain(name: name).xmlDesc(inactive: true))
             overlays = try ProbeDomain.makeOverlays(for: real, run: run, existing: overlays)
+            KillPoint.verifyOverlays.reached()
             let live = kind == "migrate-live"
             let probe = ProbeDomain.derive(from: real, images: images, run: run,
                                            after: live ? "stay" : (group.count > 1 ? "reboot" : "poweroff"), overlays: overlays,
@@ -185,6 +186,7 @@ public struct ProbeVerifier {
             if (try? dom.isActive) == true { try? dom.destroy() }
             Interrupts.shared.remove(token)
         }
+        KillPoint.verifyProbeStarted.reached()
         let deadline = Date().addingTimeInterval(timeout * Double(count))
         var text = ""
         var announced = 0
@@ -226,6 +228,7 @@ public struct ProbeVerifier {
             let why = Date() > deadline ? "within \(Int(timeout * Double(count))) s (--timeout)" : "before it powered off"
             throw VMSerialError.failed("\(what) of \(probe.name) sent \(reports.count) of \(count) reports \(why)\(consoleTail(consoleFile))")
         }
+        KillPoint.verifyReported.reached()
         return Array(reports.prefix(count))
     }
 
