@@ -113,8 +113,83 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .domainXML:
             [Array("<domain type='qemu'><name>vm1</name><uuid>00000000-0000-0000-0000-000000000001</uuid><memory unit='KiB'>262144</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type><kernel>/k</kernel></os><sysinfo type='smbios'><system><entry name='serial'>S1</entry></system></sysinfo><devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/a.qcow2'/><target dev='vda' bus='virtio'/><serial>VS1</serial></disk><controller type='scsi' model='virtio-scsi'/></devices><metadata><vms:instance xmlns:vms='https://vmserial.dev/xmlns/instance/1' version='1'><vms:smbios mode='unique' serial='S1' uuid='u'/><vms:disk name='root' volume='vm1/root' bus='virtio' target='vda' serial='VS1' generated='yes'/></vms:instance></metadata></domain>".utf8)]
         case .hive:
-            [RegistryHiveFile.empty()]
+            [RegistryHiveFile.empty(), Self.sampleHive()]
         }
+    }
+
+    /// A small SYSTEM-like hive (a few kB, so a fuzzer runs it thousands of times a second, where
+    /// the real 12-15 MB hives run a few times): Select\Current (an inline DWORD),
+    /// ControlSet001\Enum\SCSI with a REG_SZ in a data cell, MountedDevices with a 12-byte binary
+    /// value, and an lh, an li and an ri subkey list.
+    static func sampleHive() -> [UInt8] {
+        var file = RegistryHiveFile.empty(rootName: "ROOT")
+        var bin = [UInt8](repeating: 0, count: 0x1000)
+        func put32(_ at: Int, _ v: UInt32) { for i in 0..<4 { bin[at + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(i))) } }
+        func put16(_ at: Int, _ v: UInt16) { bin[at] = UInt8(v & 0xff); bin[at + 1] = UInt8(v >> 8) }
+        bin.replaceSubrange(0..<4, with: Array("hbin".utf8))
+        put32(4, 0x1000)
+        put32(8, 0x1000)
+        var next = 0x20   // the second bin's cells: offsets from 0x1000 on
+        /// A used cell holding `payload`; returns its offset (relative to the first bin).
+        func cell(_ payload: [UInt8]) -> UInt32 {
+            let size = (4 + payload.count + 7) & ~7
+            put32(next, UInt32(bitPattern: Int32(-size)))
+            bin.replaceSubrange((next + 4)..<(next + 4 + payload.count), with: payload)
+            defer { next += size }
+            return UInt32(0x1000 + next)
+        }
+        func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * UInt32($0))) } }
+        func vk(_ name: String, type: UInt32, data: [UInt8]) -> UInt32 {
+            var v = [UInt8](repeating: 0, count: 0x14)
+            v[0] = UInt8(ascii: "v"); v[1] = UInt8(ascii: "k")
+            v[2] = UInt8(name.utf8.count); v[0x10] = 1          // name length; compressed name
+            if data.count <= 4 {
+                v.replaceSubrange(4..<8, with: le32(0x8000_0000 | UInt32(data.count)))
+                v.replaceSubrange(8..<(8 + data.count), with: data)
+            } else {
+                v.replaceSubrange(4..<8, with: le32(UInt32(data.count)))
+                v.replaceSubrange(8..<12, with: le32(cell(data)))
+            }
+            v.replaceSubrange(0x0C..<0x10, with: le32(type))
+            return cell(v + Array(name.utf8))
+        }
+        func nk(_ name: String, subkeys: [UInt32] = [], list: String = "lf", values: [UInt32] = []) -> UInt32 {
+            var k = [UInt8](repeating: 0, count: 0x4C)
+            k[0] = UInt8(ascii: "n"); k[1] = UInt8(ascii: "k"); k[2] = 0x20   // compressed name
+            k.replaceSubrange(0x10..<0x14, with: le32(0xFFFF_FFFF))
+            k.replaceSubrange(0x14..<0x18, with: le32(UInt32(subkeys.count)))
+            if !subkeys.isEmpty { k.replaceSubrange(0x1C..<0x20, with: le32(subkeyList(subkeys, kind: list))) }
+            k.replaceSubrange(0x24..<0x28, with: le32(UInt32(values.count)))
+            if !values.isEmpty { k.replaceSubrange(0x28..<0x2C, with: le32(cell(values.flatMap(le32)))) }
+            k[0x48] = UInt8(name.utf8.count)
+            return cell(k + Array(name.utf8))
+        }
+        func subkeyList(_ keys: [UInt32], kind: String) -> UInt32 {
+            let count: [UInt8] = [UInt8(keys.count), 0]
+            switch kind {
+            case "li": return cell(Array("li".utf8) + count + keys.flatMap(le32))
+            case "ri": return cell(Array("ri".utf8) + [1, 0] + le32(subkeyList(keys, kind: "li")))
+            default: return cell(Array(kind.utf8) + count + keys.flatMap { le32($0) + [0, 0, 0, 0] })
+            }
+        }
+        let select = nk("Select", values: [vk("Current", type: 4, data: le32(1)), vk("Default", type: 4, data: le32(1))])
+        let instance = nk("4&2e1d0f0&0&000000", values: [vk("ClassGUID", type: 1, data: Array("{4d36e967-e325-11ce-bfc1-08002be10318}".utf16.flatMap { [UInt8($0 & 0xff), UInt8($0 >> 8)] }) + [0, 0])])
+        let device = nk("Disk&Ven_QEMU&Prod_QEMU_HARDDISK", subkeys: [instance], list: "li")
+        let scsi = nk("SCSI", subkeys: [device], list: "ri")
+        let enumKey = nk("Enum", subkeys: [scsi], list: "lh")
+        let controlSet = nk("ControlSet001", subkeys: [enumKey])
+        let mounted = nk("MountedDevices", values: [vk("\\DosDevices\\C:", type: 3, data: [0xae, 0x46, 0x45, 0xdf, 0, 0, 0x10, 0, 0, 0, 0, 0])])
+        let rootList = subkeyList([controlSet, mounted, select], kind: "lf")
+        // Free space after the last cell.
+        put32(next, UInt32(0x1000 - next))
+        file += bin
+        // The root key (the first bin's first cell) names its three subkeys.
+        let root = RegistryHiveFile.baseBlockSize + 0x20 + 4
+        for (i, b) in le32(3).enumerated() { file[root + 0x14 + i] = b }
+        for (i, b) in le32(rootList).enumerated() { file[root + 0x1C + i] = b }
+        for (i, b) in le32(UInt32(2 * RegistryHiveFile.hiveBinSize)).enumerated() { file[0x28 + i] = b }
+        for (i, b) in le32(RegistryHiveFile.checksum(file)).enumerated() { file[0x1FC + i] = b }
+        return file
     }
 }
 

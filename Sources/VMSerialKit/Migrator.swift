@@ -137,13 +137,18 @@ public struct Migrator {
     /// refused, never overwritten), runs a copy into it, and on failure or Ctrl-C removes it:
     /// only the file this claim created, never one that took its name meanwhile.
     public func guardingTarget<T>(_ p: Plan, _ copy: () throws -> T) throws -> T {
+        // For the run after a kill: which file this migration makes, so that it is removed unless the
+        // domain or the registry names it. Written before the file exists, completed once it does.
+        var entry = Journal(kind: .migrate, domain: p.domain, disk: p.assigned.target, volume: p.assigned.volume.value,
+                            target: p.target, live: p.options.live)
+        let journal = Journal.begin(entry)
+        defer { journal?.remove() }
         let claim = try TargetClaim(p.target)
         let cleanup = Interrupts.shared.onInterrupt { claim.removeIfStillOurs() }
         defer { Interrupts.shared.remove(cleanup) }
-        // For the run after a kill: which file this migration made, so that it is removed unless the domain or the registry names it.
-        let journal = Journal.begin(Journal(kind: .migrate, domain: p.domain, disk: p.assigned.target, volume: p.assigned.volume.value,
-                                            target: p.target, device: claim.device, inode: claim.inode, live: p.options.live))
-        defer { journal?.remove() }
+        entry.device = claim.device
+        entry.inode = claim.inode
+        if let journal { entry.write(in: journal) }
         KillPoint.migrateClaimed.reached()
         do {
             let result = try copy()

@@ -19,7 +19,8 @@ public enum Disagreement: Equatable, Sendable, CustomStringConvertible {
     /// The running guest uses another file than the domain's persistent definition names (a live
     /// copy pivoted, the definition not yet written).
     case liveSource(vm: String, target: String, volume: String, running: String, defined: String)
-    /// A domain carries vmserial's metadata, but the registry has no record of the VM.
+    /// A domain carries vmserial's metadata, but the registry has no record of the VM (looked for
+    /// only with `RegistryCheck.only`: a host may hold the domains of several registries).
     case unregistered(vm: String)
 
     /// The VM the disagreement is about (nil for the registry's own findings).
@@ -113,8 +114,10 @@ public struct RegistryCheck {
         for a in assignments {
             found += try Self.compare(a, with: connection)
         }
-        let known = Set(assignments.map(\.vm))
-        for name in try connection.listDomainNames() where !known.contains(name) && (only == nil || name == only) {
+        // A host may hold the domains of several registries: one the registry does not know is
+        // named only when asked about (`only`), e.g. a launch killed before its commit.
+        guard let only, !assignments.contains(where: { $0.vm == only }) else { return found }
+        for name in try connection.listDomainNames() where name == only {
             guard let dom = try? connection.lookupDomain(name: name), (try? dom.isPersistent) == true,
                   let xml = try? dom.xmlDesc(inactive: true), let def = try? DomainXML.Domain(xml: xml),
                   SerialMetadata(metadata: def.metadata) != nil else { continue }

@@ -34,14 +34,23 @@ public struct Journal: Codable, Equatable, Sendable {
     /// A run folder of this process holding the journal (mode 0700: no QEMU needs it).
     static func begin(_ journal: Journal) -> RunDirectory? {
         guard let run = try? RunDirectory(label: "\(journal.kind.rawValue)-\(journal.domain)", qemu: .current) else { return nil }
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        guard let data = try? e.encode(journal),
-              FileManager.default.createFile(atPath: run.path(fileName), contents: data, attributes: [.posixPermissions: 0o600]) else {
+        guard journal.write(in: run) else {
             run.remove()
             return nil
         }
         return run
+    }
+
+    /// Writes (or replaces) the journal in `run` at once: a new file renamed over the old, so a
+    /// kill leaves the old journal or the new one, never half of one.
+    @discardableResult
+    func write(in run: RunDirectory) -> Bool {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        let temporary = run.path(Self.fileName + ".new")
+        guard let data = try? e.encode(self),
+              FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else { return false }
+        return rename(temporary, run.path(Self.fileName)) == 0
     }
 }
 
@@ -157,8 +166,16 @@ public enum StaleState {
         guard !named else { return did }
         var st = stat()
         guard lstat(target, &st) == 0 else { return did }
-        guard UInt64(st.st_dev) == j.device, UInt64(st.st_ino) == j.inode else {
-            return did + ["kept \(target): it is not the file the migration made"]
+        if let device = j.device, let inode = j.inode {
+            guard UInt64(st.st_dev) == device, UInt64(st.st_ino) == inode else {
+                return did + ["kept \(target): it is not the file the migration made"]
+            }
+        } else {
+            // Killed while claiming: the claim creates an empty file, then records it. Only an
+            // empty regular file is taken for that claim (removing it loses no data either way).
+            guard (st.st_mode & S_IFMT) == S_IFREG, st.st_size == 0 else {
+                return did + ["kept \(target): it is not the empty file the migration was creating"]
+            }
         }
         if unlink(target) == 0 { did.append("removed the partial copy \(target) (the domain and the registry still name the source)") }
         return did

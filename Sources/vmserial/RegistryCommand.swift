@@ -83,8 +83,8 @@ struct RegistryCommand: ParsableCommand {
             discussion: """
             Prints one line per disagreement. With --connect, every VM of the registry is
             compared with its libvirt domain: UUID, each disk's serial and the file it uses
-            (the running guest's, when it runs), and domains that carry vmserial's metadata
-            but are not in the registry.
+            (the running guest's, when it runs); with --domain, also a domain that carries
+            vmserial's metadata but is not in the registry.
 
             --repair brings them back together without losing an assignment; it never
             invents or drops a serial: it re-applies a registered serial the definition
