@@ -196,6 +196,41 @@ final class KillIntegrationTests {
         if let d = try? box.connection.lookupDomain(name: vm), (try? d.isActive) == true { try? d.destroy() }
     }
 
+    @Test("registry check --repair through the binary: exit 0 once repaired, 1 with the command for what is left, 2 for bad input")
+    func repairExitStatus() throws {
+        let vm = box.name("krx")
+        let r0 = try vmserial(["launch", try spec(vm), "--no-start"])
+        try #require(r0.status == 0, "\(r0.all)")
+        let registered = try serials(vm)
+        // A serial lost from the definition: repaired, exit 0.
+        var d = try box.definition(vm)
+        let i = try #require(d.devices.disks.firstIndex { $0.targetDev == "vda" })
+        let lost = try #require(d.devices.disks[i].serial)
+        d.devices.disks[i].serial = nil
+        _ = try box.connection.defineDomain(xml: d.xml())
+        let found = try vmserial(["registry", "check", "--connect", libvirtURI, "--domain", vm])
+        #expect(found.status == 1 && found.stdout.contains("domain \(vm) disk vda"), "\(found.all)")
+        let fixed = try vmserial(["registry", "check", "--connect", libvirtURI, "--domain", vm, "--repair", "--json"])
+        #expect(fixed.status == 0, "\(fixed.all)")
+        let items = (try box.json(fixed)["disagreements"] as? [[String: Any]]) ?? []
+        #expect(items.map { $0["result"] as? String } == ["repaired"], "\(fixed.stdout)")
+        #expect(try box.definition(vm).devices.disks.first { $0.targetDev == "vda" }?.serial == lost)
+        // A disk pointed at a file that is not there: left, exit 1, with the command that settles it.
+        d = try box.definition(vm)
+        d.devices.disks[i].source = box.dir + "/gone.qcow2"
+        _ = try box.connection.defineDomain(xml: d.xml())
+        let left = try vmserial(["registry", "check", "--connect", libvirtURI, "--domain", vm, "--repair", "--json"])
+        #expect(left.status == 1, "\(left.all)")
+        let doc = try box.json(left)
+        #expect(doc["left"] as? Int == 1)
+        let item = try #require((doc["disagreements"] as? [[String: Any]])?.first)
+        #expect(item["kind"] as? String == "source" && item["result"] as? String == "unresolved")
+        #expect((item["command"] as? String)?.contains("vmserial launch") == true, "\(item)")
+        #expect(try serials(vm) == registered, "nothing changed in the registry")
+        // Bad input: --repair without --connect.
+        #expect(try vmserial(["registry", "check", "--repair"]).status == 2)
+    }
+
     @Test("SIGKILL of launch at any point: the registry and libvirt agree or are repaired, a launch never recorded is undone")
     func killLaunch() throws {
         let calibration = box.name("klcal")

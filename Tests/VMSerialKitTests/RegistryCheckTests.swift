@@ -169,6 +169,42 @@ import VMSpec
         #expect(lines.contains { $0.contains("removed the partial copy \(target)") }, "\(lines)")
     }
 
+    @Test("a qemu-nbd server a dead guest-mode run left (its socket in that run's folder, or in the short folder it names) is stopped")
+    func orphanedDiskServers() throws {
+        let base = NSTemporaryDirectory() + "vmserial-stale-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let dead = try Self.deadPID()
+        let folder = "\(base)/guest-vm-\(dead)-7"
+        var template = Array("/tmp/vmserial-nbd.XXXXXX".utf8CString)
+        try #require(mkdtemp(&template) != nil)
+        let short = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+        try Data(short.utf8).write(to: URL(fileURLWithPath: folder + "/" + DiskServers.shortFolderFile))
+        let image = base + "/disk.img"
+        #expect(FileManager.default.createFile(atPath: image, contents: Data(count: 1 << 20)))
+        var servers: [Process] = []
+        for socket in [folder + "/disk0.sock", short + "/disk1.sock"] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/qemu-nbd")
+            p.arguments = ["--persistent", "--shared=0", "--format=raw", "--read-only", "--socket=\(socket)", image]
+            try p.run()
+            servers.append(p)
+            for _ in 0..<200 where !FileManager.default.fileExists(atPath: socket) { Thread.sleep(forTimeInterval: 0.02) }
+            try #require(FileManager.default.fileExists(atPath: socket), "qemu-nbd serves \(socket)")
+        }
+        defer { for p in servers where p.isRunning { p.terminate() } }
+        var lines: [String] = []
+        StaleState.sweep(connection: try Connection(uri: "test:///default"), base: base) { lines.append($0) }
+        for p in servers {
+            for _ in 0..<100 where p.isRunning { Thread.sleep(forTimeInterval: 0.05) }
+            #expect(!p.isRunning, "the orphaned qemu-nbd was stopped")
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder))
+        #expect(!FileManager.default.fileExists(atPath: short), "the short socket folder went too")
+        #expect(lines.count == 1 && lines[0].contains("stopped 2 qemu-nbd servers"), "\(lines)")
+    }
+
     /// Found by the kill test: a kill between the claim of the target and the journal's record of it.
     @Test("a migration killed while claiming its target: the empty file it made goes, a file with data stays")
     func killedWhileClaiming() throws {
