@@ -9,7 +9,7 @@ export LIBVIRT_DEFAULT_URI ?= qemu:///system
 # The demo keeps its own registry so it never mixes with a real one.
 DEMO_REGISTRY ?= $(CURDIR)/images/build/demo/registry.sqlite
 
-.PHONY: all deps images build demo demo-disks scenario-disks test unit integration bench clean help
+.PHONY: all deps images build demo demo-disks scenario-disks test unit integration bench fuzz clean help
 
 all: build
 
@@ -19,6 +19,7 @@ help:
 	@echo "make unit         the fast unit tests only (no daemon, no guest)"
 	@echo "make integration  the integration tests only"
 	@echo "make bench        benchmarks: verify vs a bare QEMU boot; migrate vs qemu-img convert; registry; guest mode vs appliance + boot"
+	@echo "make fuzz         libFuzzer on the spec, scenario, report, domain XML and hive parsers (FUZZ_SECONDS=60 each)"
 	@echo "make deps         Debian packages and the libvirt daemon (scripts/host-setup.sh)"
 	@echo "make images       the probe guest, the small Linux guest disk and the Debian guest (images/build/)"
 
@@ -72,5 +73,10 @@ bench: deps images
 	bash bench/registry.sh
 	bash bench/guest-vs-appliance.sh
 
+# libFuzzer on each parser of untrusted input, FUZZ_SECONDS each; a separate build (.build-fuzz).
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) bash scripts/fuzz.sh
+
 clean:
-	rm -rf .build images/build
+	rm -rf .build .build-fuzz Fuzz/out images/build

@@ -1,4 +1,5 @@
 // swift-tools-version: 6.1
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -45,9 +46,11 @@ let package = Package(
             "VMSpec", "SerialPolicy", "SerialRegistry", "DomainXML", "Libvirt", "Verifier",
             "Guestfs", "Inspection", "Scenario", "ProcessRunner",
         ]),
+        // The parsers of untrusted input as functions of bytes, for the fuzz pass in the tests and `make fuzz`.
+        .target(name: "FuzzTargets", dependencies: ["VMSpec", "Scenario", "Verifier", "DomainXML", "Inspection", "TestSupport"]),
         // The command line: a thin layer of argument parsing and output over VMSerialKit.
         .executableTarget(name: "vmserial", dependencies: [
-            "VMSerialKit", "DomainXML",
+            "VMSerialKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -68,6 +71,8 @@ let package = Package(
         // Starts real libguestfs appliances (TCG here: about 10 s each).
         .testTarget(name: "GuestfsTests", dependencies: ["Guestfs", "ProcessRunner"]),
         .testTarget(name: "VMSerialKitTests", dependencies: ["VMSerialKit", "DomainXML", "Guestfs", "Inspection", "ProcessRunner"]),
+        // A short seeded mutation pass over every parser of untrusted input (`make fuzz` runs libFuzzer for longer).
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets", "Inspection"]),
         // Real libvirt, real QEMU (TCG here), real guests: `make integration`.
         .testTarget(name: "IntegrationTests",
                     dependencies: ["VMSerialKit", "Libvirt", "DomainXML", "SerialRegistry", "Verifier", "VMSpec",
@@ -75,3 +80,9 @@ let package = Package(
                     path: "IntegrationTests"),
     ]
 )
+
+// libFuzzer drivers, one per parser (`make fuzz`), only when asked for: they need
+// `-sanitize=fuzzer`, which the normal build must not get.
+if ProcessInfo.processInfo.environment["VMSERIAL_FUZZ"] == "1" {
+    package.targets.append(.executableTarget(name: "vmserial-fuzz", dependencies: ["FuzzTargets"], path: "Fuzz/Sources/vmserial-fuzz"))
+}

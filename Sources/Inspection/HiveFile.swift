@@ -95,6 +95,11 @@ public struct HiveFile: HiveReading {
         let count = Int(try u32(nk + 0x24))
         guard count > 0 else { return [] }
         let list = try data(Int(try u32(nk + 0x28)))
+        // Checked before the list is read: a count of 4 billion would otherwise reserve room for
+        // that many values at once (found by fuzzing: an allocation of 58 GB).
+        guard count <= (bytes.count - list) / 4 else {
+            throw HiveFileError.malformed("the value list at \(list) declares \(count) values, more than the file holds")
+        }
         return try (0..<count).map { try value(cell: Int(try u32(list + 4 * $0))) }
     }
 

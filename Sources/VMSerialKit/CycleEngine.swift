@@ -154,6 +154,7 @@ struct CycleEngine: ContextHolder {
             if (try? dom.isActive) == true { try? dom.destroy() }
             Interrupts.shared.remove(token)
         }
+        KillPoint.verifyProbeStarted.reached()
         let deadline = Date().addingTimeInterval(timeout * Double(count))
         var text = ""
         var announced = 0
@@ -195,6 +196,7 @@ struct CycleEngine: ContextHolder {
             let why = Date() > deadline ? "within \(Int(timeout * Double(count))) s (--timeout)" : "before it powered off"
             throw VMSerialError.failed("\(what) of \(transient.name) sent \(reports.count) of \(count) reports \(why)\(Self.consoleTail(consoleFile))")
         }
+        KillPoint.verifyReported.reached()
         return Array(reports.prefix(count))
     }
 

@@ -20,6 +20,8 @@ public final class DiskServers: @unchecked Sendable {
     }
 
     public let served: [Served]
+    /// The file in the run folder that names the short socket folder under /tmp, when there is one.
+    public static let shortFolderFile = "nbd-folder"
     private let lock = NSLock()
     private var processes: [RunningProcess]
     private let shortDirectory: String?
@@ -48,6 +50,9 @@ public final class DiskServers: @unchecked Sendable {
                 throw error
             }
             shortDirectory = folder
+            // Named in the run folder, so that the run after a kill finds and removes it (`StaleState`).
+            _ = FileManager.default.createFile(atPath: run.path(Self.shortFolderFile), contents: Data(folder.utf8),
+                                               attributes: [.posixPermissions: 0o600])
         }
         self.shortDirectory = shortDirectory
         var processes: [RunningProcess] = []

@@ -67,6 +67,7 @@ public struct GuestVerifier: ContextHolder {
     /// well, and take them back at the start of the next (the scenario runner observes one copy
     /// several times: one appliance start per scenario instead of one per observation).
     public func verify(domain name: String, options: VerifyOptions, keeping: KeptAppliance? = nil) throws -> VerifyReport {
+        StaleState.sweep(connection: connection, registry: registry, log: progress)
         let engine = CycleEngine(context: context)
         let vm = try context.resolve(name)
         let dom = vm.domain

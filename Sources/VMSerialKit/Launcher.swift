@@ -46,6 +46,7 @@ public struct Launcher {
             return LaunchResult(assignment: a, domainType: accel, xml: xml, action: "dry-run", started: false, wasRunning: false)
         }
 
+        StaleState.sweep(connection: connection, registry: registry, log: log)
         var xml = ""
         var action = "defined"
         var started = false
@@ -55,6 +56,8 @@ public struct Launcher {
         let undo = LibvirtUndo(connection: connection, name: spec.name)
         let interrupt = Interrupts.shared.onInterrupt { undo.run() }
         defer { Interrupts.shared.remove(interrupt) }
+        var journal: RunDirectory?
+        defer { journal?.remove() }
         let assignment: Assignment
         do {
             assignment = try registry.assign(request) { a in
@@ -72,9 +75,13 @@ public struct Launcher {
                     action = "redefined"
                 }
                 let dom: Libvirt.Domain
+                // For the run after a kill: a domain this launch defined is undone there unless the registry recorded it.
+                journal?.remove()
+                journal = Journal.begin(Journal(kind: .launch, domain: spec.name, uuid: a.uuid, previousXML: previousXML))
                 undo.arm(previousXML: previousXML)
                 do {
                     dom = try connection.defineDomain(xml: xml)
+                    KillPoint.launchDefined.reached()
                 } catch let e as LibvirtError {
                     undo.disarm()
                     throw VMSerialError.failed("libvirt refused the definition of \(spec.name): \(e.message)")
@@ -84,6 +91,7 @@ public struct Launcher {
                     try dom.start()
                     started = true
                     undo.started()
+                    KillPoint.launchStarted.reached()
                 } catch {
                     // Leave libvirt as it was: the old definition back, or none.
                     undo.run()
@@ -95,6 +103,7 @@ public struct Launcher {
             if let what = undo.run() { log("the launch did not complete in the registry, so libvirt was put back: \(what)") }
             throw error
         }
+        KillPoint.launchCommitted.reached()
         return LaunchResult(assignment: assignment, domainType: accel, xml: xml, action: action, started: started, wasRunning: wasRunning)
     }
 

@@ -112,6 +112,7 @@ public struct Migrator {
     }
 
     public func migrate(domain name: String, _ o: MigrateOptions) throws -> MigrateResult {
+        StaleState.sweep(connection: connection, registry: registry, log: log)
         let p = try plan(domain: name, o)
         let started = Date()
         let bytes = try guardingTarget(p) {
@@ -122,6 +123,7 @@ public struct Migrator {
                                   total: p.size)
         }
         try commit(p)
+        KillPoint.migrateCommitted.reached()
         return finish(p, bytes: bytes, started: started)
     }
 
@@ -129,11 +131,23 @@ public struct Migrator {
     /// refused, never overwritten), runs a copy into it, and on failure or Ctrl-C removes it:
     /// only the file this claim created, never one that took its name meanwhile.
     public func guardingTarget<T>(_ p: Plan, _ copy: () throws -> T) throws -> T {
+        // For the run after a kill: which file this migration makes, so that it is removed unless the
+        // domain or the registry names it. Written before the file exists, completed once it does.
+        var entry = Journal(kind: .migrate, domain: p.domain, disk: p.assigned.target, volume: p.assigned.volume.value,
+                            target: p.target, live: p.options.live)
+        let journal = Journal.begin(entry)
+        defer { journal?.remove() }
         let claim = try TargetClaim(p.target)
         let cleanup = Interrupts.shared.onInterrupt { claim.removeIfStillOurs() }
         defer { Interrupts.shared.remove(cleanup) }
+        entry.device = claim.device
+        entry.inode = claim.inode
+        if let journal { entry.write(in: journal) }
+        KillPoint.migrateClaimed.reached()
         do {
-            return try copy()
+            let result = try copy()
+            KillPoint.migrateCopied.reached()
+            return result
         } catch {
             claim.removeIfStillOurs()
             throw error
@@ -148,6 +162,7 @@ public struct Migrator {
         do {
             try registry.recordMove(volume: p.assigned.volume, from: p.source, to: p.target) {
                 _ = try connection.defineDomain(xml: newDef.xml())
+                KillPoint.migrateDefined.reached()
             }
         } catch {
             throw unrecorded(p, newDefinition: newDef, error: error)
@@ -337,6 +352,7 @@ public struct Migrator {
         })
         let running = try command.start()
         let token = Interrupts.shared.onInterrupt { running.terminate() }
+        KillPoint.migrateCopying.reached()
         let result = running.wait()
         Interrupts.shared.remove(token)
         guard result.succeeded else {
@@ -367,6 +383,7 @@ public struct Migrator {
         }
         let token = Interrupts.shared.onInterrupt { try? dom.blockJobAbort(disk: disk, pivot: false) }
         defer { Interrupts.shared.remove(token) }
+        KillPoint.migrateMirroring.reached()
         var total: UInt64 = 0
         let deadline = Date().addingTimeInterval(3600)
         while true {
@@ -390,6 +407,7 @@ public struct Migrator {
         }
         // A pivot completes asynchronously: wait until the job is gone.
         for _ in 0..<100 where (try? dom.blockJobInfo(disk: disk)) != nil { Thread.sleep(forTimeInterval: 0.05) }
+        KillPoint.migratePivoted.reached()
         return total
     }
 
@@ -404,8 +422,8 @@ public struct Migrator {
 /// then fills. On failure only that file is removed: not a file someone put under its name since.
 public final class TargetClaim: @unchecked Sendable {
     public let path: String
-    private let device: UInt64
-    private let inode: UInt64
+    let device: UInt64
+    let inode: UInt64
     /// Held open while the claim lives: the file's inode cannot be reused by another file
     /// meanwhile, so (device, inode) identifies it even after someone removed it.
     private var fd: Int32

@@ -45,6 +45,7 @@ public struct ProbeVerifier: ContextHolder {
     }
 
     public func verify(domain name: String, options: VerifyOptions) throws -> VerifyReport {
+        StaleState.sweep(connection: connection, registry: registry, log: progress)
         let vm = try context.resolve(name)
         let images = try HostPaths.probeImages()
         let engine = CycleEngine(context: context)
@@ -76,6 +77,7 @@ struct ProbeBoot: BootMode {
 
     mutating func transient(for real: DomainDefinition, actions: [BootAction], live: Bool) throws -> DomainDefinition {
         overlays = try ProbeDomain.makeOverlays(for: real, run: run, existing: overlays)
+        KillPoint.verifyOverlays.reached()
         // The probe kernel takes one action for all its boots: it reboots until the host has every report.
         let after: BootAction = actions.first == .stay ? .stay : (actions.count > 1 ? .reboot : .poweroff)
         return ProbeDomain.derive(from: real, images: images, run: run, after: after, overlays: overlays, scratchCache: !live)

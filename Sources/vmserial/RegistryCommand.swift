@@ -1,5 +1,4 @@
 import ArgumentParser
-import DomainXML
 import Foundation
 import VMSerialKit
 
@@ -17,6 +16,7 @@ struct RegistryCommand: ParsableCommand {
           vmserial registry export > registry.json
           vmserial registry import registry.json --registry postgres://vmserial@db:5432/fleet
           vmserial registry check --connect qemu:///system
+          vmserial registry check --connect qemu:///system --repair
         """,
         subcommands: [Export.self, Import.self, Check.self])
 
@@ -78,9 +78,27 @@ struct RegistryCommand: ParsableCommand {
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Report duplicates, volumes bound to two paths and (with --connect) domains whose serials disagree with the registry.",
+            abstract: "Report duplicates, volumes bound to two paths and (with --connect) domains that disagree with the registry; --repair settles them.",
             discussion: """
-            Prints one line per finding; exit 0 when there is none, 1 when there are.
+            Prints one line per disagreement. With --connect, every VM of the registry is
+            compared with its libvirt domain: UUID, each disk's serial and the file it uses
+            (the running guest's, when it runs); with --domain, also a domain that carries
+            vmserial's metadata but is not in the registry.
+
+            --repair brings them back together without losing an assignment; it never
+            invents or drops a serial: it re-applies a registered serial the definition
+            lost, names in the definition the file a running guest uses since a live copy,
+            re-points a volume's recorded path to the file the domain uses when that file
+            holds the data, and reports what it cannot settle with the command that does.
+            It first clears what killed vmserial processes left (probe domains, disk
+            servers, run folders, partial copies).
+
+            Exit status: 0 they agree (or all was repaired), 1 a disagreement is left,
+            2 bad input (no registry, a wrong URI).
+
+            EXAMPLES:
+              vmserial registry check --connect qemu:///system
+              vmserial registry check --connect qemu:///system --domain vm1 --repair --json
             """)
 
         @OptionGroup var registry: RegistryOptions
@@ -88,45 +106,62 @@ struct RegistryCommand: ParsableCommand {
         @Option(name: .long, help: ArgumentHelp("Also compare the domains defined on this libvirt connection with the registry.", valueName: "uri"))
         var connect: String?
 
-        func run() throws {
-            var findings: [String] = []
-            try guarded {
-                let reg = try registry.openExisting()
-                findings = try reg.check()
-                if let connect {
-                    findings += try Self.compare(reg.assignments(), with: Connect.open(connect))
-                }
-                if findings.isEmpty {
-                    print("registry \(reg.path): no findings")
-                } else {
-                    print(findings.joined(separator: "\n"))
-                }
-            }
-            if !findings.isEmpty { throw Failure(status: ExitStatus.failed) }
+        @Option(name: .long, help: ArgumentHelp("With --connect: only this VM (the registry's own findings still count).", valueName: "name"))
+        var domain: String?
+
+        @Flag(name: .long, help: "Settle the disagreements that can be settled without losing an assignment (needs --connect).")
+        var repair = false
+
+        @Flag(name: .long, help: "Print the findings (and what --repair did) as JSON.")
+        var json = false
+
+        func validate() throws {
+            if repair && connect == nil { throw ValidationError("--repair brings libvirt and the registry together: give the libvirt URI with --connect") }
+            if domain != nil && connect == nil { throw ValidationError("--domain compares one VM with its libvirt domain: give the libvirt URI with --connect") }
         }
 
-        /// A domain's UUID and disk serials as libvirt has them, against the registry's.
-        static func compare(_ assignments: [Assignment], with connection: Connection) throws -> [String] {
-            var findings: [String] = []
-            for a in assignments {
-                guard (try? connection.domainExists(name: a.vm)) == true else { continue }
-                let domain = try connection.lookupDomain(name: a.vm)
-                let xml = try DomainXML.Domain(xml: domain.xmlDesc(inactive: true))
-                if let uuid = xml.uuid, uuid.lowercased() != a.uuid {
-                    findings.append("domain \(a.vm): libvirt has UUID \(uuid), the registry \(a.uuid)")
+        func run() throws {
+            var left = 0
+            try guarded {
+                let reg = try registry.openExisting()
+                var check = RegistryCheck(registry: reg, connection: try connect.map { try Connect.open($0) })
+                check.only = domain
+                if repair, let conn = check.connection {
+                    StaleState.sweep(connection: conn, registry: reg, log: { progress($0) })
                 }
-                for d in a.disks {
-                    guard let disk = xml.devices.disks.first(where: { $0.targetDev == d.target }) else {
-                        findings.append("domain \(a.vm): no disk \(d.target) in libvirt, the registry has disk \(d.name) (volume \(d.volume)) there")
-                        continue
-                    }
-                    let have = disk.serial?.trimmingCharacters(in: .whitespaces)
-                    if have != d.serial {
-                        findings.append("domain \(a.vm) disk \(d.target) (volume \(d.volume)): libvirt has serial \(have ?? "(none)"), the registry \(d.serial ?? "(none)")")
+                let outcomes: [RepairOutcome] = repair ? try check.repair()
+                    : try check.disagreements().map { RepairOutcome(disagreement: $0, result: .unresolved, detail: "", command: nil) }
+                left = outcomes.filter { $0.result == .unresolved }.count
+                if json {
+                    print(Self.json(outcomes, registry: reg.path, repair: repair))
+                } else if outcomes.isEmpty {
+                    print("registry \(reg.path): no findings")
+                } else {
+                    for o in outcomes {
+                        switch (repair, o.result) {
+                        case (false, _): print(o.disagreement.description)
+                        case (true, .repaired): print("repaired: \(o.disagreement.description)")
+                        case (true, .unresolved): print("left: \(o.disagreement.description): \(o.detail); to settle it: \(o.command ?? "")")
+                        }
                     }
                 }
             }
-            return findings
+            if left > 0 { throw Failure(status: ExitStatus.failed) }
+        }
+
+        static func json(_ outcomes: [RepairOutcome], registry: String, repair: Bool) -> String {
+            let items: [[String: Any]] = outcomes.map { o in
+                var item: [String: Any] = ["kind": o.disagreement.kind, "message": o.disagreement.description,
+                                           "result": repair ? o.result.rawValue : "found"]
+                if let vm = o.disagreement.vm { item["domain"] = vm }
+                if !o.detail.isEmpty { item["detail"] = o.detail }
+                if let c = o.command { item["command"] = c }
+                return item
+            }
+            let left = outcomes.filter { $0.result == .unresolved }.count
+            let doc: [String: Any] = ["registry": registry, "disagreements": items, "left": left, "ok": left == 0]
+            let data = (try? JSONSerialization.data(withJSONObject: doc, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+            return String(decoding: data, as: UTF8.self)
         }
     }
 }
