@@ -184,7 +184,8 @@ struct CycleEngine: ContextHolder {
                 break
             }
             if Date() > deadline { break }
-            Thread.sleep(forTimeInterval: 0.1)
+            // The report file growing has no event; the guest stopping has one, which ends this wait at once.
+            _ = try? dom.waitUntilInactive(timeout: .milliseconds(100))
         }
         let reports: [ProbeReport]
         do {
@@ -235,12 +236,8 @@ struct CycleEngine: ContextHolder {
         return "; last console lines:\n    " + lines.joined(separator: "\n    ")
     }
 
+    /// Whether the domain stopped within `seconds` (woken by libvirt's lifecycle events).
     func awaitInactive(_ dom: Libvirt.Domain, seconds: Double) throws -> Bool {
-        let end = Date().addingTimeInterval(seconds)
-        while Date() < end {
-            if try !dom.isActive { return true }
-            Thread.sleep(forTimeInterval: 0.25)
-        }
-        return false
+        try dom.waitUntilInactive(timeout: .milliseconds(Int(seconds * 1000)))
     }
 }

@@ -120,12 +120,7 @@ struct BootInspectObserver: Observer {
 
     /// Waits until the domain is shut off; false when it still runs after `seconds`.
     func wait(_ dom: Libvirt.Domain, seconds: Double) throws -> Bool {
-        let end = Date().addingTimeInterval(seconds)
-        while Date() < end {
-            if try !dom.isActive { return true }
-            Thread.sleep(forTimeInterval: 0.25)
-        }
-        return try !dom.isActive
+        try dom.waitUntilInactive(timeout: .milliseconds(Int(seconds * 1000)))
     }
 
     /// fstab: every by-id entry judged against the disks the definition presents now (not the

@@ -2,6 +2,7 @@ import DomainXML
 import Guestfs
 import Inspection
 import Libvirt
+import ProcessRunner
 import Scenario
 import SerialRegistry
 import Verifier
@@ -92,3 +93,5 @@ extension ProbeReportError: ExitCoded { public var exitStatus: Int32 { ExitStatu
 extension DomainLocations.Failure: ExitCoded { public var exitStatus: Int32 { ExitStatus.failed } }
 extension SMBIOSError: ExitCoded { public var exitStatus: Int32 { ExitStatus.failed } }
 extension HiveFileError: ExitCoded { public var exitStatus: Int32 { ExitStatus.failed } }
+// A host tool (qemu-img, qemu-nbd) missing, not starting or failing: the host's, not the input's.
+extension ProcessError: ExitCoded { public var exitStatus: Int32 { ExitStatus.failed } }

@@ -2,6 +2,7 @@ import DomainXML
 import Foundation
 import Guestfs
 import Inspection
+import ProcessRunner
 import Testing
 @testable import VMSerialKit
 
@@ -35,6 +36,7 @@ struct ExitCodeTests {
             ("DomainLocations.Failure", DomainLocations.Failure.noAddress(disk: "vda"), 1),
             ("SMBIOSError", SMBIOSError.truncated("type 1"), 1),
             ("HiveFileError", HiveFileError.malformed("bad cell"), 1),
+            ("ProcessError", ProcessError.notFound("qemu-img"), 1),
         ]
         // Built the way they arise: libvirt XML vmserial cannot read.
         do { _ = try Domain(xml: "<domain") } catch { s.append(("XMLParseError", error, 1)) }
@@ -66,11 +68,12 @@ struct ExitCodeTests {
     }
 
     /// `public (struct|enum) Name: …Error…` declarations; a nested `enum Failure` is named with its parent.
+    /// The command line's own and the fuzz targets' (test-only) are left out.
     func declaredPublicErrorTypes(under dir: URL) throws -> Set<String> {
         var out: Set<String> = []
         let files = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: nil)!
         let decl = try Regex(#"public (?:struct|enum) (\w+): ([^{]*)\{"#)
-        for case let url as URL in files where url.pathExtension == "swift" && !url.path.contains("/vmserial/") {
+        for case let url as URL in files where url.pathExtension == "swift" && !url.path.contains("/vmserial/") && !url.path.contains("/FuzzTargets/") {
             let text = try String(contentsOf: url, encoding: .utf8)
             var parent: String?
             for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
