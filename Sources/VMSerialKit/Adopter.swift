@@ -21,14 +21,16 @@ public struct AdoptResult: Sendable {
 
 /// Brings a domain vmserial did not launch under its registry: libvirt domain → registry →
 /// the same domain with what the registry gave it, all or nothing, as `Launcher` does.
-public struct Adopter {
-    public let connection: Connection
-    public let registry: any Registry
-    public var log: (String) -> Void = { _ in }
+public struct Adopter: ContextHolder {
+    public var context: Context
+    /// Progress lines (the context's `progress`, under the name callers use).
+    public var log: (String) -> Void {
+        get { progress }
+        set { progress = newValue }
+    }
 
     public init(connection: Connection, registry: any Registry) {
-        self.connection = connection
-        self.registry = registry
+        context = Context(connection: connection, registry: registry)
     }
 
     public func adopt(domain name: String, options: AdoptOptions = AdoptOptions()) throws -> AdoptResult {

@@ -26,14 +26,16 @@ public struct LaunchOptions: Sendable {
 }
 
 /// Spec → registry → domain XML → libvirt, all or nothing.
-public struct Launcher {
-    public let connection: Connection
-    public let registry: any Registry
-    public var log: (String) -> Void = { _ in }
+public struct Launcher: ContextHolder {
+    public var context: Context
+    /// Progress lines (the context's `progress`, under the name callers use).
+    public var log: (String) -> Void {
+        get { progress }
+        set { progress = newValue }
+    }
 
     public init(connection: Connection, registry: any Registry) {
-        self.connection = connection
-        self.registry = registry
+        context = Context(connection: connection, registry: registry)
     }
 
     public func launch(_ spec: ResolvedSpec, options: LaunchOptions = LaunchOptions()) throws -> LaunchResult {

@@ -94,17 +94,9 @@ struct ExitCodeTests {
 @Suite("Resolving a VM: registry record and libvirt domain")
 struct ResolveTests {
     @Test func recordAndDomainEachMissing() throws {
-        let dir = NSTemporaryDirectory() + "vmserial-resolve-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        for f in ["vmlinuz", "root.img"] { #expect(FileManager.default.createFile(atPath: dir + "/" + f, contents: Data(count: 4096))) }
-        let name = "rs-\(UInt32.random(in: 0...UInt32.max))"
-        let json = """
-        {"name": "\(name)", "memoryMiB": 64, "vcpus": 1, "accel": "tcg",
-         "boot": {"kernel": "vmlinuz"}, "disks": [{"name": "root", "source": "root.img", "bus": "virtio", "format": "raw"}]}
-        """
-        let spec = try SpecValidator.resolve(SpecLoader.decode(Data(json.utf8)), specPath: nil, baseDirectory: dir)
-        let connection = try Connection(uri: "test:///default")
+        let box = try TestDriverVM(prefix: "rs")
+        defer { box.remove() }
+        let (name, spec, connection) = (box.name, box.spec, box.connection)
         let registry = try SQLiteRegistry(path: ":memory:")
         #expect(throws: VMSerialError.noRecord(vm: name, registry: registry.path)) {
             try ResolvedVM.resolve(name, connection: connection, registry: registry)
