@@ -55,7 +55,7 @@ final class ScenarioIntegrationTests {
         // One libguestfs appliance serves every observation of a scenario, unless a step copies or
         // moves an image between two of them: then the next observation starts a new one.
         let observations = steps.filter { $0["kind"] as? String == "observe" }.count
-        let starts = r.stderr.components(separatedBy: "starting the libguestfs appliance").count - 1
+        let starts = steps.filter { ($0["detail"] as? String)?.contains("libguestfs appliance started") == true }.count
         let movesImages = Self.movesImages.contains(name)
         #expect(starts == (movesImages ? observations : 1), "\(starts) appliance starts for \(observations) observations")
         // Guest mode: the guest's own by-id names are among the facts.

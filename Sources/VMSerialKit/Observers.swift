@@ -68,8 +68,12 @@ struct VerifyObserver: Observer {
         if let e = report.error { throw VMSerialError.failed(e) }
         guard let last = report.reports.last else { throw VMSerialError.failed("the guest of \(domain) sent no report") }
         let def = try Observers.definition(connection, domain)
-        let detail = reboot ? "after a reboot the guest made itself" : nil
-        return (Facts.from(report: last, domain: def, targets: targets, byID: guest), detail)
+        var notes: [String] = []
+        if reboot { notes.append("after a reboot the guest made itself") }
+        if let a = report.appliance {
+            notes.append(a.starts == 0 ? "the appliance of the previous observation (no new start)" : "libguestfs appliance started (\(a.diskAccess) disks)")
+        }
+        return (Facts.from(report: last, domain: def, targets: targets, byID: guest), notes.isEmpty ? nil : notes.joined(separator: "; "))
     }
 }
 

@@ -96,8 +96,11 @@ public enum StaleState {
         let pid = ownerPID((folder as NSString).lastPathComponent).map(String.init) ?? "?"
         var did: [String] = []
         // A short socket folder under /tmp that DiskServers made for this run (see `DiskServers.shortFolderFile`).
-        let short = (try? String(contentsOfFile: (folder as NSString).appendingPathComponent(DiskServers.shortFolderFile), encoding: .utf8))?
+        // Taken only when it is what DiskServers makes (mkdtemp's /tmp/vmserial-nbd.XXXXXX) and this
+        // user's own: the folder is removed whole, so a path written there by anyone else is ignored.
+        let named = (try? String(contentsOfFile: (folder as NSString).appendingPathComponent(DiskServers.shortFolderFile), encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines)
+        let short = named.flatMap { isOwnShortFolder($0) ? $0 : nil }
         let roots = [folder] + (short.map { [$0] } ?? [])
         let servers = nbdServers(under: roots)
         for server in servers { stop(server) }
@@ -179,6 +182,16 @@ public enum StaleState {
         }
         if unlink(target) == 0 { did.append("removed the partial copy \(target) (the domain and the registry still name the source)") }
         return did
+    }
+
+    /// Whether `path` is a socket folder DiskServers made: /tmp/vmserial-nbd.<6 characters>, a
+    /// real folder (not a link) owned by this user.
+    static func isOwnShortFolder(_ path: String) -> Bool {
+        let prefix = "/tmp/vmserial-nbd."
+        guard path.hasPrefix(prefix), path.count == prefix.count + 6, !path.dropFirst(prefix.count).contains("/") else { return false }
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return false }
+        return (st.st_mode & S_IFMT) == S_IFDIR && st.st_uid == getuid()
     }
 
     /// qemu-nbd processes serving a socket inside one of `roots`.

@@ -139,6 +139,30 @@ import VMSpec
         return p.processIdentifier
     }
 
+    /// The stale folder names the short socket folder it made under /tmp; the sweep removes it
+    /// whole, so a name that is not one DiskServers makes must be left alone.
+    @Test("a dead process's socket folder under /tmp goes; any other path written in its place stays")
+    func shortFolderOnlyItsOwn() throws {
+        let base = NSTemporaryDirectory() + "vmserial-stale-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        var template = Array("/tmp/vmserial-nbd.XXXXXX".utf8CString)
+        let own = String(cString: try #require(mkdtemp(&template)))
+        let elsewhere = base + "/precious"
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: own) }
+        let dead = try Self.deadPID()
+        for (label, named) in [("verify-a", own), ("verify-b", elsewhere)] {
+            let folder = "\(base)/\(label)-\(dead)-\(UInt32.random(in: 0...UInt32.max))"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+            try Data(named.utf8).write(to: URL(fileURLWithPath: folder + "/" + DiskServers.shortFolderFile))
+        }
+        StaleState.sweep(connection: try Connection(uri: "test:///default"), base: base) { _ in }
+        #expect(!FileManager.default.fileExists(atPath: own), "the socket folder DiskServers made is removed")
+        #expect(FileManager.default.fileExists(atPath: elsewhere), "a path that is not a socket folder of vmserial's stays")
+        #expect(StaleState.staleFolders(in: base).isEmpty)
+    }
+
     @Test("the folder of a dead process goes, with the partial copy its migration made; a live process's folder stays")
     func deadMigration() throws {
         let base = NSTemporaryDirectory() + "vmserial-stale-\(UInt32.random(in: 0...UInt32.max))"
