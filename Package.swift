@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "Scenario", dependencies: ["VMSpec", "SerialPolicy", "DomainXML", "Verifier", "Inspection"]),
         .target(name: "VMSerialKit", dependencies: [
             "VMSpec", "SerialPolicy", "SerialRegistry", "DomainXML", "Libvirt", "Verifier",
-            "Guestfs", "Inspection", "Scenario", "ProcessRunner",
+            "Guestfs", "Inspection", "Scenario", "ProcessRunner", "Blocking",
         ]),
         // The parsers of untrusted input as functions of bytes, for the fuzz pass in the tests and `make fuzz`.
         .target(name: "FuzzTargets", dependencies: ["VMSpec", "Scenario", "Verifier", "DomainXML", "Inspection", "TestSupport"]),

@@ -1,5 +1,6 @@
 import Libvirt
 import SerialRegistry
+import Verifier
 
 /// What every command of vmserial works with: the libvirt connection, the registry, and where
 /// progress lines go (the command line prints them on standard error).
@@ -7,11 +8,15 @@ public struct Context {
     public let connection: Connection
     public let registry: any Registry
     public var progress: (String) -> Void
+    /// Where the time goes, stage by stage (`verify --timings`); shared by every copy of the context.
+    public var timer: StageTimer
 
-    public init(connection: Connection, registry: any Registry, progress: @escaping (String) -> Void = { _ in }) {
+    public init(connection: Connection, registry: any Registry, progress: @escaping (String) -> Void = { _ in },
+                timer: StageTimer = StageTimer()) {
         self.connection = connection
         self.registry = registry
         self.progress = progress
+        self.timer = timer
     }
 
     /// The VM of that name, as `ResolvedVM.resolve` finds it.
@@ -31,5 +36,9 @@ extension ContextHolder {
     public var progress: (String) -> Void {
         get { context.progress }
         set { context.progress = newValue }
+    }
+    public var timer: StageTimer {
+        get { context.timer }
+        set { context.timer = newValue }
     }
 }

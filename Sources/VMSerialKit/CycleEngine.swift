@@ -75,6 +75,7 @@ struct CycleEngine: ContextHolder {
                 break
             }
             let real = try DomainDefinition(xml: connection.lookupDomain(name: name).xmlDesc(inactive: true))
+            timer.lap(.transientXML)
             let live = kind == .migrateLive
             let transient = try mode.transient(for: real, actions: plan.actions(for: group), live: live)
             let started = Date()
@@ -143,23 +144,39 @@ struct CycleEngine: ContextHolder {
         let token = Interrupts.shared.onInterrupt {
             if let d = try? connection.lookupDomain(name: transient.name), (try? d.isActive) == true { try? d.destroy() }
         }
+        // Every write to the report file wakes the loop below, and so does the guest stopping.
+        let wake = try FileWake(watching: reportFile)
+        let xml = transient.xml()
+        // Kept with the run folder (`verify --keep`): what libvirt was given, boot by boot.
+        var n = 1
+        while FileManager.default.fileExists(atPath: run.path("domain-\(n).xml")) { n += 1 }
+        _ = FileManager.default.createFile(atPath: run.path("domain-\(n).xml"), contents: Data(xml.utf8))
+        timer.lap(.transientXML)
         let dom: Libvirt.Domain
         do {
-            dom = try connection.createTransientDomain(xml: transient.xml(), autodestroy: true)
+            dom = try connection.createTransientDomain(xml: xml, autodestroy: true)
         } catch let e as LibvirtError {
             Interrupts.shared.remove(token)
             throw VMSerialError.failed("\(what) for \(transient.name) did not start: \(e.message)")
         }
+        timer.lap(.libvirtCreate)
         defer {
             if (try? dom.isActive) == true { try? dom.destroy() }
             Interrupts.shared.remove(token)
+            timer.lap(.destroy)
         }
         KillPoint.verifyProbeStarted.reached()
         let deadline = Date().addingTimeInterval(timeout * Double(count))
+        wake.wakeWhenInactive(dom, timeout: .seconds(timeout * Double(count) + 5))
         var text = ""
         var announced = 0
+        var firstByte = false
         while true {
             text = (try? String(contentsOfFile: reportFile, encoding: .isoLatin1)) ?? ""
+            if !firstByte, !text.isEmpty {
+                firstByte = true
+                timer.lap(.guestBoot)
+            }
             let done = ProbeReport.countComplete(text)
             if done > announced, done < count {
                 if let hook = afterFirstReport, announced == 0 {
@@ -176,16 +193,19 @@ struct CycleEngine: ContextHolder {
                 progress("cycle \(done) reported; guest rebooting itself (\(labels[done]))")
                 announced = done
             }
-            if done >= count { break }
+            if done >= count {
+                timer.lap(.report)
+                break
+            }
             if (try? dom.isActive) != true {
-                // Let QEMU's last writes land before concluding.
+                // QEMU has exited; virtlogd may still be writing what it sent last.
                 Thread.sleep(forTimeInterval: 0.2)
                 text = (try? String(contentsOfFile: reportFile, encoding: .isoLatin1)) ?? ""
                 break
             }
-            if Date() > deadline { break }
-            // The report file growing has no event; the guest stopping has one, which ends this wait at once.
-            _ = try? dom.waitUntilInactive(timeout: .milliseconds(100))
+            let left = deadline.timeIntervalSinceNow
+            if left <= 0 { break }
+            wake.wait(seconds: left)
         }
         let reports: [ProbeReport]
         do {

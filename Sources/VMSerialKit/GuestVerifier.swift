@@ -72,6 +72,7 @@ public struct GuestVerifier: ContextHolder {
         let vm = try context.resolve(name)
         let dom = vm.domain
         var real = try DomainDefinition(xml: dom.xmlDesc(inactive: true))
+        timer.lap(.registryRead)
         let drives = try GuestSession.drives(of: real)
         let forceTCG = try AccelResolver(connection: connection, log: progress).domainType(for: .auto) != "kvm"
 
@@ -147,12 +148,14 @@ public struct GuestVerifier: ContextHolder {
                 let s = try DiskServers(drives: drives, run: run)
                 servers = s
                 state.servers = s
+                timer.lap(.runFolder)
                 session = try GuestSession(domain: name, servers: s, forceTCG: forceTCG, progress: progress)
                 kept = session
             case .files(let why):
                 progress("the guest boots on its image files (\(why)): the appliance starts again after the boots")
                 session = try GuestSession(domain: name, drives: drives, writable: true, forceTCG: forceTCG, progress: progress)
             }
+            timer.lap(.applianceStart)
             state.session = session
             session.quickLook = true
             defer {
@@ -162,11 +165,13 @@ public struct GuestVerifier: ContextHolder {
                 }
             }
             let info = try session.inspect()
+            timer.lap(.inspection)
             state.os = info
             state.osFoundBy = session.osFoundBy
             progress("found \(ReporterInstaller.describe(info)) on \(info.root) (\(session.osFoundBy ?? "inspection")); installing the reporter")
             state.mayHaveInstalled = info.type == "linux"
             hook = try ReporterInstaller.install(session, actions: actions)
+            timer.lap(.reporterInstall)
         }
 
         // Phase 2: the boots.
@@ -188,9 +193,11 @@ public struct GuestVerifier: ContextHolder {
             state.session = session
             report.appliance?.starts += 1
             if let os = state.os { session.adopt(os) }
+            timer.lap(.applianceStart)
         }
         defer { if !handOver { session.close() } }
         let files = try ReporterInstaller.readReports(session)
+        timer.lap(.readBack)
         // Every boot left a report on the disk (boot numbers count the live migration's source
         // boot too); each cycle's is checked against the serial port's.
         for (i, boot) in boots.enumerated() {
@@ -203,6 +210,7 @@ public struct GuestVerifier: ContextHolder {
                                                     ok: false, detail: "the guest booted \(actions.count) times under vmserial but its disk holds \(files.count) reports"))
         }
         let left = try ReporterInstaller.remove(session)
+        timer.lap(.reporterRemoval)
         state.removed = true
         if !left.isEmpty {
             let last = report.cycles.count - 1

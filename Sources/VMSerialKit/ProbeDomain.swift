@@ -57,8 +57,10 @@ public enum ProbeDomain {
                 throw VMSerialError.badInput("disk image \(s.source) of domain \(d.name) does not exist; restore it or re-launch with the right source")
             }
             let overlay = run.path("overlay-\(map.count).qcow2")
-            // -U: read the backing file's size without a write lock, so a shared disk in use elsewhere still works.
-            _ = try Tool.run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", s.format, "-b", s.source, overlay])
+            // Written here for qcow2 and raw (no process per disk); qemu-img for other formats.
+            if try !QcowOverlay.make(overlay: overlay, backing: s.source, format: s.format) {
+                _ = try Tool.run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", s.format, "-b", s.source, overlay])
+            }
             map[s.source] = overlay
         }
         return map

@@ -18,9 +18,13 @@ public struct VerifyOptions: Sendable {
     public var migrateTo: String?
     /// With `migrateTo`: copy while a probe guest runs (block copy and pivot), then reboot that same guest.
     public var live = false
+    /// Probe mode: leave the run folder (each transient domain's XML, the overlays, the console
+    /// and report files) in place and say where.
+    public var keep = false
 
     public init(reboots: Int = 0, relaunch: Bool = false, forceRestart: Bool = false, timeout: Double = 180,
-                migrateTo: String? = nil, live: Bool = false) {
+                migrateTo: String? = nil, live: Bool = false, keep: Bool = false) {
+        self.keep = keep
         self.reboots = reboots
         self.relaunch = relaunch
         self.forceRestart = forceRestart
@@ -48,6 +52,7 @@ public struct ProbeVerifier: ContextHolder {
         StaleState.sweep(connection: connection, registry: registry, log: progress)
         let vm = try context.resolve(name)
         let images = try HostPaths.probeImages()
+        timer.lap(.registryRead)
         let engine = CycleEngine(context: context)
         let restartAfter = try engine.stopForVerify(vm.domain, name: name, options: options, purpose: "the probe")
         defer {
@@ -58,9 +63,17 @@ public struct ProbeVerifier: ContextHolder {
         }
 
         let run = try RunDirectory(label: name, for: connection, domainXML: try? vm.domain.xmlDesc(inactive: true))
-        defer { run.remove() }
+        timer.lap(.runFolder)
+        defer {
+            if options.keep {
+                run.keep()
+                progress("kept the run folder \(run.root) (domain-N.xml: each transient domain; overlays; console.log; report.txt)")
+            } else {
+                run.remove()
+            }
+        }
         var report = VerifyReport(domain: name)
-        var mode = ProbeBoot(images: images, run: run)
+        var mode = ProbeBoot(images: images, run: run, timer: timer)
         _ = try engine.run(vm, plan: Self.plan(options), options: options, run: run, mode: &mode, into: &report)
         return report
     }
@@ -71,12 +84,14 @@ public struct ProbeVerifier: ContextHolder {
 struct ProbeBoot: BootMode {
     let images: HostPaths.ProbeImages
     let run: RunDirectory
+    let timer: StageTimer
     var overlays: [String: String] = [:]
 
     var what: String { "the probe" }
 
     mutating func transient(for real: DomainDefinition, actions: [BootAction], live: Bool) throws -> DomainDefinition {
         overlays = try ProbeDomain.makeOverlays(for: real, run: run, existing: overlays)
+        timer.lap(.overlays)
         KillPoint.verifyOverlays.reached()
         // The probe kernel takes one action for all its boots: it reboots until the host has every report.
         let after: BootAction = actions.first == .stay ? .stay : (actions.count > 1 ? .reboot : .poweroff)

@@ -160,7 +160,13 @@ public final class RunDirectory: @unchecked Sendable {
     public func keep() {
         if let token { Interrupts.shared.remove(token) }
         token = nil
+        // The stale-state sweep leaves a kept folder (and what runs from it) alone.
+        _ = FileManager.default.createFile(atPath: path(Self.keptMarker), contents: Data("kept by vmserial pid \(getpid())\n".utf8))
     }
+
+    /// The file that marks a folder the user asked to keep (`--keep`).
+    public static let keptMarker = "KEPT"
+
 
     public func remove() {
         try? FileManager.default.removeItem(atPath: root)

@@ -77,6 +77,8 @@ public enum StaleState {
             let path = (base as NSString).appendingPathComponent(name)
             var st = stat()
             guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return nil }
+            // Kept on purpose (`--keep`): the user removes it.
+            guard !FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent(RunDirectory.keptMarker)) else { return nil }
             return path
         }
     }

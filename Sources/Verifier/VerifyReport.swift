@@ -14,6 +14,8 @@ public struct VerifyReport: Sendable, Equatable, Codable {
     public var appliance: Appliance?
     /// The guest's report of each cycle, in cycle order (not encoded: the checks say what they held).
     public var reports: [ProbeReport] = []
+    /// Where the run's time went, stage by stage (`verify --timings`; nil otherwise).
+    public var timings: [StageTime]?
 
     public struct Appliance: Sendable, Equatable, Codable {
         /// served (qemu-nbd, the appliance waits through the boots) or files (closed between phases).
@@ -51,7 +53,7 @@ public struct VerifyReport: Sendable, Equatable, Codable {
         self.error = error
     }
 
-    enum CodingKeys: String, CodingKey { case domain, mode, ok, cycles, error, appliance }
+    enum CodingKeys: String, CodingKey { case domain, mode, ok, cycles, error, appliance, timings }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -61,6 +63,7 @@ public struct VerifyReport: Sendable, Equatable, Codable {
         try c.encode(cycles, forKey: .cycles)
         try c.encodeIfPresent(error, forKey: .error)
         try c.encodeIfPresent(appliance, forKey: .appliance)
+        try c.encodeIfPresent(timings, forKey: .timings)
     }
 
     public init(from decoder: Decoder) throws {
@@ -70,6 +73,7 @@ public struct VerifyReport: Sendable, Equatable, Codable {
         cycles = try c.decode([Cycle].self, forKey: .cycles)
         error = try c.decodeIfPresent(String.self, forKey: .error)
         appliance = try c.decodeIfPresent(Appliance.self, forKey: .appliance)
+        timings = try c.decodeIfPresent([StageTime].self, forKey: .timings)
     }
 
     // MARK: outputs

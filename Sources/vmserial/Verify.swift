@@ -81,6 +81,12 @@ struct Verify: ParsableCommand {
     @Flag(name: .long, help: "Print the result as JSON.")
     var json = false
 
+    @Flag(name: .long, help: "Probe mode: keep the run folder (each transient domain's XML as libvirt got it, the overlays, the console and report files) and say where. Remove it yourself.")
+    var keep = false
+
+    @Flag(name: .long, help: "Also say where the time went, stage by stage (monotonic clock): on standard error, or under \"timings\" with --json.")
+    var timings = false
+
     @Option(name: .long, help: ArgumentHelp("Also write a JUnit XML report to this file.", valueName: "file"))
     var junit: String?
 
@@ -93,6 +99,7 @@ struct Verify: ParsableCommand {
         }
         guard reboots >= 0, reboots <= 100 else { throw ValidationError("--reboots must be between 0 and 100") }
         guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+        if keep && mode != "probe" { throw ValidationError("--keep is for --mode probe (guest mode's run folder holds only its disk servers)") }
         if live && migrateTo == nil { throw ValidationError("--live goes with --migrate-to DIR") }
         if let dir = migrateTo {
             var isDir: ObjCBool = false
@@ -104,21 +111,32 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         var ok = false
+        let timer = StageTimer()
         try guarded {
             let reg = try registry.openExisting()
+            timer.lap(.registryRead)
             let conn = try Connect.open(connection.connect)
+            timer.lap(.connect)
             let options = VerifyOptions(reboots: reboots, relaunch: relaunch, forceRestart: forceRestart, timeout: timeout,
-                                        migrateTo: migrateTo.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, live: live)
+                                        migrateTo: migrateTo.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, live: live, keep: keep)
             let say: (String) -> Void = { if !json { progress($0) } }
-            let report: VerifyReport
+            var report: VerifyReport
             if mode == "guest" {
                 var verifier = GuestVerifier(connection: conn, registry: reg)
                 verifier.progress = say
+                verifier.timer = timer
                 report = try verifier.verify(domain: domain, options: options)
             } else {
                 var verifier = ProbeVerifier(connection: conn, registry: reg)
                 verifier.progress = say
+                verifier.timer = timer
                 report = try verifier.verify(domain: domain, options: options)
+            }
+            // What the verifier's clean-up (run folder, appliance, disk servers) took on its way out.
+            timer.lap(.cleanup)
+            if timings {
+                report.timings = timer.times
+                if !json { FileHandle.standardError.write(Data(StageTimer.table(timer.times).utf8)) }
             }
             ok = try emit(report, json: json, junit: junit)
         }
