@@ -331,6 +331,13 @@ public final class Guestfs: @unchecked Sendable {
         try callString("guestfs_vfs_uuid") { guestfs_vfs_uuid($0, device) }
     }
 
+    /// Every tag blkid finds on `device` (TYPE, LABEL, UUID, …) in one call (`guestfs_blkid`);
+    /// the three `vfs_*` calls each run blkid once more.
+    public func blkid(_ device: String) throws -> [String: String] {
+        let flat = try callStringList("guestfs_blkid") { guestfs_blkid($0, device) }
+        return Dictionary(pairs(flat), uniquingKeysWith: { first, _ in first })
+    }
+
     /// The type of the filesystem on `device`, e.g. `ext4` (`guestfs_vfs_type`).
     public func vfsType(_ device: String) throws -> String {
         try callString("guestfs_vfs_type") { guestfs_vfs_type($0, device) }
@@ -358,15 +365,18 @@ public final class Guestfs: @unchecked Sendable {
         try call("guestfs_sync") { guestfs_sync($0) }
     }
 
-    /// Forgets every cached block of every disk and partition and the kernel's page, dentry and
-    /// inode caches (`guestfs_blockdev_flushbufs` on each, then `guestfs_drop_caches`), so that
-    /// the next mount reads what another writer (a guest booted on the same NBD server) left.
-    /// Nothing may be mounted.
-    public func dropBlockCaches() throws {
-        for device in try listDevices() + listPartitions() {
+    /// Forgets the cached blocks of `devices` (`guestfs_blockdev_flushbufs` on each), so that
+    /// the next mount of one of them reads what another writer (a guest booted on the same NBD
+    /// server) left. Unmount them first: a mounted filesystem's own caches stay.
+    ///
+    /// Not `guestfs_drop_caches`: it also drops the appliance's own programs from memory, and
+    /// under TCG reading `udevadm` and `mount` back from the appliance's disk costs a second on
+    /// the next call. A filesystem reads only through its own block device, so flushing the
+    /// devices that will be mounted is enough.
+    public func dropBlockCaches(of devices: [String]) throws {
+        for device in devices {
             try call("guestfs_blockdev_flushbufs") { guestfs_blockdev_flushbufs($0, device) }
         }
-        try call("guestfs_drop_caches") { guestfs_drop_caches($0, 3) }
     }
 
     // MARK: - Files (paths inside the appliance's mounted tree)
@@ -408,10 +418,28 @@ public final class Guestfs: @unchecked Sendable {
     /// The whole content of a file, any bytes (`guestfs_read_file`). The protocol caps
     /// one message at a few MiB; use `download` for large files.
     public func readFile(_ path: String) throws -> [UInt8] {
-        try withHandle("guestfs_read_file") { g in
+        // One pread answers a small file in one round trip; read_file goes through a download
+        // (a file transfer into a temporary file on the host), which costs more for a few bytes.
+        let first = try pread(path, count: Self.smallFile, offset: 0)
+        if first.count < Self.smallFile { return first }
+        return try withHandle("guestfs_read_file") { g in
             var size = 0
             guard let buffer = guestfs_read_file(g, path, &size) else {
                 throw GuestfsError.last(g, function: "guestfs_read_file")
+            }
+            return takeBytes(buffer, count: size)
+        }
+    }
+
+    /// Files up to this size are read with one `pread`.
+    public static let smallFile = 1 << 20
+
+    /// At most `count` bytes of `path` from `offset` (`guestfs_pread`); fewer at the end of the file.
+    public func pread(_ path: String, count: Int, offset: Int64) throws -> [UInt8] {
+        try withHandle("guestfs_pread") { g in
+            var size = 0
+            guard let buffer = guestfs_pread(g, path, Int32(count), offset, &size) else {
+                throw GuestfsError.last(g, function: "guestfs_pread")
             }
             return takeBytes(buffer, count: size)
         }

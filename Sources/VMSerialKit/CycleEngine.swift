@@ -37,6 +37,10 @@ public struct ResolvedVM {
 protocol BootMode {
     /// "the probe", "the guest": for progress lines and errors.
     var what: String { get }
+    /// Whether the guest, once its last report is in, is left to power itself off (its init
+    /// unmounts its filesystems, so the next look at its disks finds them clean) rather than
+    /// destroyed at once (the probe: nothing of it is kept).
+    var awaitsPoweroff: Bool { get }
     /// The transient domain that boots `real`'s hardware for one QEMU process, whose boots end
     /// with `actions` (one per report it is to send).
     mutating func transient(for real: DomainDefinition, actions: [BootAction], live: Bool) throws -> DomainDefinition
@@ -93,7 +97,7 @@ struct CycleEngine: ContextHolder {
                     }
                 } else {
                     reports = try boot(transient, expecting: group.count, labels: group.map { plan.kinds[$0].rawValue }, run: run,
-                                       timeout: options.timeout, what: mode.what)
+                                       timeout: options.timeout, what: mode.what, awaitPoweroff: mode.awaitsPoweroff)
                 }
             } catch let e as VMSerialError {
                 report.error = e.description
@@ -134,7 +138,8 @@ struct CycleEngine: ContextHolder {
 
     /// Starts `transient` and collects `count` reports from its second serial port.
     func boot(_ transient: DomainDefinition, expecting count: Int, labels: [String], run: RunDirectory, timeout: Double,
-              what: String, afterFirstReport: ((Libvirt.Domain) throws -> Void)? = nil) throws -> [ProbeReport] {
+              what: String, awaitPoweroff: Bool = false,
+              afterFirstReport: ((Libvirt.Domain) throws -> Void)? = nil) throws -> [ProbeReport] {
         let reportFile = run.path("report.txt"), consoleFile = run.path("console.log")
         for f in [reportFile, consoleFile] { _ = FileManager.default.createFile(atPath: f, contents: nil) }
         progress("booting \(what) (\(labels.joined(separator: ", ")))")
@@ -195,6 +200,14 @@ struct CycleEngine: ContextHolder {
             }
             if done >= count {
                 timer.lap(.report)
+                if awaitPoweroff, (try? dom.isActive) == true {
+                    // Its init shuts it down cleanly; one that hangs in shutdown is destroyed below.
+                    let grace = min(Self.poweroffGrace, max(1, deadline.timeIntervalSinceNow))
+                    if (try? dom.waitUntilInactive(timeout: .milliseconds(Int(grace * 1000)))) != true {
+                        progress("\(what) did not power itself off within \(Int(grace)) s of its last report: destroying it")
+                    }
+                    timer.lap(.poweroff)
+                }
                 break
             }
             if (try? dom.isActive) != true {
@@ -220,6 +233,9 @@ struct CycleEngine: ContextHolder {
         KillPoint.verifyReported.reached()
         return Array(reports.prefix(count))
     }
+
+    /// How long a guest has to power itself off after its last report before it is destroyed.
+    static let poweroffGrace: Double = 120
 
     /// Moves every disk of the VM into `dir` (files named <vm>-<disk>.<format>). With `live`, the
     /// copies are taken from that running domain (the transient copy) by block copy and pivot.

@@ -21,6 +21,17 @@ public final class GuestSession {
     /// inspecting through this handle.
     private var adopted = false
     private var interruptToken: Int?
+    /// The appliance's disks and partitions, listed once (each listing waits for udev in the
+    /// appliance); the same drives stay attached for the session's life.
+    private var blockDevices: [String]?
+
+    /// The appliance's disks and partitions.
+    func devices() throws -> [String] {
+        if let blockDevices { return blockDevices }
+        let all = try guestfs { try handle.listPartitions() + handle.listDevices() }
+        blockDevices = all
+        return all
+    }
 
     /// The disk images of a domain definition, in its order: (path, format, read-only).
     public static func drives(of d: DomainDefinition) throws -> [(path: String, format: String, readonly: Bool)] {
@@ -79,9 +90,12 @@ public final class GuestSession {
     /// Unmounts everything and forgets every cached block, so that what a guest wrote through
     /// the same disk servers since is read from the disks, not from this appliance's caches.
     public func refresh() throws {
+        // The devices that get mounted: the OS's mountpoints once known, else every device.
+        let mounted = os.map { Array(Set($0.mountpoints.map(\.device) + [$0.root])).sorted() }
+        let devices = try mounted ?? devices()
         try guestfs {
             try handle.umountAll()
-            try handle.dropBlockCaches()
+            try handle.dropBlockCaches(of: devices)
         }
     }
 
@@ -126,12 +140,13 @@ public final class GuestSession {
     /// Disks without any filesystem have no OS: said at once, as inspection would say it.
     func lookQuickly() throws -> OSInfo? {
         let g = handle
+        let known = try devices()
         let filesystems: [QuickLook.Filesystem] = try guestfs {
             try g.umountAll()
-            return try (g.listPartitions() + g.listDevices()).compactMap { dev in
-                guard let type = try? g.vfsType(dev), !type.isEmpty else { return nil }
-                return QuickLook.Filesystem(device: dev, type: type, label: (try? g.vfsLabel(dev)) ?? "",
-                                            uuid: (try? g.vfsUUID(dev)) ?? "")
+            // One blkid per device gives its type, label and UUID together.
+            return known.compactMap { dev in
+                guard let tags = try? g.blkid(dev), let type = tags["TYPE"], !type.isEmpty else { return nil }
+                return QuickLook.Filesystem(device: dev, type: type, label: tags["LABEL"] ?? "", uuid: tags["UUID"] ?? "")
             }
         }
         if filesystems.isEmpty { throw noOperatingSystem(" (no filesystem at all)") }
@@ -263,45 +278,54 @@ public enum ReporterInstaller {
         }
     }
 
-    /// Reads every report file the reporter wrote (boot 1, 2, …), read-only.
-    public static func readReports(_ s: GuestSession) throws -> [Int: String] {
-        try s.mount(readonly: true)
+    /// Reads every report, then removes the reporter, its hook, plan and reports, under one
+    /// read-write mount (a mount of a guest that just powered off replays its journal: one
+    /// instead of two). Returns the reports and what is still there (empty when clean).
+    public static func readAndRemove(_ s: GuestSession) throws -> (reports: [Int: String], left: [String]) {
+        try s.mount(readonly: false)
         let g = s.handle
         return try s.guestfs {
-            guard try g.isDir(GuestReporter.stateDirectory) else { return [:] }
-            var out: [Int: String] = [:]
-            for name in try g.ls(GuestReporter.stateDirectory) where name.hasPrefix("report.") {
-                guard let n = Int(name.dropFirst("report.".count)) else { continue }
-                out[n] = String(decoding: try g.readFile(GuestReporter.reportPath(boot: n)), as: UTF8.self)
-            }
-            return out
+            let reports = try reportFiles(g)
+            return (reports, try removeMounted(g))
         }
+    }
+
+    static func reportFiles(_ g: Guestfs) throws -> [Int: String] {
+        guard try g.isDir(GuestReporter.stateDirectory) else { return [:] }
+        var out: [Int: String] = [:]
+        for name in try g.ls(GuestReporter.stateDirectory) where name.hasPrefix("report.") {
+            guard let n = Int(name.dropFirst("report.".count)) else { continue }
+            out[n] = String(decoding: try g.readFile(GuestReporter.reportPath(boot: n)), as: UTF8.self)
+        }
+        return out
     }
 
     /// Removes the reporter, its hook, plan and reports; returns what is still there (empty when clean).
     @discardableResult
     public static func remove(_ s: GuestSession) throws -> [String] {
         try s.mount(readonly: false)
-        let g = s.handle
-        return try s.guestfs {
-            try removeFiles(g)
-            var left: [String] = []
-            for p in [GuestReporter.scriptPath, GuestReporter.initdHookPath, GuestReporter.systemdUnitPath,
-                      GuestReporter.systemdWantsLink] where try g.exists(p) || g.isSymlink(p) {
-                left.append(p)
-            }
-            // The state folder stays only when it holds files that are not the reporter's.
-            let dir = GuestReporter.stateDirectory
-            if try g.isDir(dir) {
-                left += try g.ls(dir).filter(GuestReporter.isOwnFile).map { "\(dir)/\($0)" }
-            }
-            if try g.isFile("/etc/rc.local", followSymlinks: true), try g.readText("/etc/rc.local").contains(GuestReporter.rcLocalMarker) {
-                left.append("/etc/rc.local (hook line)")
-            }
-            try g.umountAll()
-            try g.sync()
-            return left
+        return try s.guestfs { try removeMounted(s.handle) }
+    }
+
+    /// `remove` on the guest's filesystems as mounted; unmounts and syncs at the end.
+    static func removeMounted(_ g: Guestfs) throws -> [String] {
+        try removeFiles(g)
+        var left: [String] = []
+        for p in [GuestReporter.scriptPath, GuestReporter.initdHookPath, GuestReporter.systemdUnitPath,
+                  GuestReporter.systemdWantsLink] where try g.exists(p) || g.isSymlink(p) {
+            left.append(p)
         }
+        // The state folder stays only when it holds files that are not the reporter's.
+        let dir = GuestReporter.stateDirectory
+        if try g.isDir(dir) {
+            left += try g.ls(dir).filter(GuestReporter.isOwnFile).map { "\(dir)/\($0)" }
+        }
+        if try g.isFile("/etc/rc.local", followSymlinks: true), try g.readText("/etc/rc.local").contains(GuestReporter.rcLocalMarker) {
+            left.append("/etc/rc.local (hook line)")
+        }
+        try g.umountAll()
+        try g.sync()
+        return left
     }
 
     static func removeFiles(_ g: Guestfs) throws {

@@ -196,8 +196,10 @@ public struct GuestVerifier: ContextHolder {
             timer.lap(.applianceStart)
         }
         defer { if !handOver { session.close() } }
-        let files = try ReporterInstaller.readReports(session)
+        // One read-write mount: read the reports, then take everything vmserial put there away.
+        let (files, left) = try ReporterInstaller.readAndRemove(session)
         timer.lap(.readBack)
+        state.removed = true
         // Every boot left a report on the disk (boot numbers count the live migration's source
         // boot too); each cycle's is checked against the serial port's.
         for (i, boot) in boots.enumerated() {
@@ -209,9 +211,6 @@ public struct GuestVerifier: ContextHolder {
             report.cycles[last].checks.append(Check(what: "reports on the guest's disk", expected: "\(actions.count)", seen: "\(files.count)",
                                                     ok: false, detail: "the guest booted \(actions.count) times under vmserial but its disk holds \(files.count) reports"))
         }
-        let left = try ReporterInstaller.remove(session)
-        timer.lap(.reporterRemoval)
-        state.removed = true
         if !left.isEmpty {
             let last = report.cycles.count - 1
             report.cycles[last].checks.append(Check(what: "reporter removed (\(hook.rawValue))", expected: "(nothing left)",
@@ -288,6 +287,7 @@ struct GuestBoot: BootMode {
     let servers: DiskServers?
 
     var what: String { "the guest" }
+    var awaitsPoweroff: Bool { true }
 
     func transient(for real: DomainDefinition, actions: [BootAction], live: Bool) throws -> DomainDefinition {
         try GuestVerifier.derive(from: real, run: run, servers: servers)

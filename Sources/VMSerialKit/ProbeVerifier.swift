@@ -88,6 +88,7 @@ struct ProbeBoot: BootMode {
     var overlays: [String: String] = [:]
 
     var what: String { "the probe" }
+    var awaitsPoweroff: Bool { false }
 
     mutating func transient(for real: DomainDefinition, actions: [BootAction], live: Bool) throws -> DomainDefinition {
         overlays = try ProbeDomain.makeOverlays(for: real, run: run, existing: overlays)

@@ -26,12 +26,12 @@ public enum Stage: String, Codable, Sendable, CaseIterable {
     case guestBoot = "guest boot to first report line"
     /// From the first byte of a report to the end of the last one (guest reboots included).
     case report = "report to last line"
+    /// Guest mode: the guest powering itself off after its last report (its init unmounts).
+    case poweroff = "guest's own power-off"
     /// Stopping the transient domain once every report is in.
     case destroy = "destroy"
-    /// Guest mode: reading the reports back from the disk.
-    case readBack = "report read-back"
-    /// Guest mode: removing the reporter (and its reports) from the guest's disk.
-    case reporterRemoval = "reporter removal"
+    /// Guest mode: reading the reports back from the disk and removing the reporter (one mount).
+    case readBack = "read-back and removal"
     /// Comparison with the registry, run folder removal, the appliance's exit.
     case cleanup = "clean-up"
 }

@@ -52,6 +52,11 @@ struct ApplianceTests {
         #expect(try g.readFile("/etc/vmserial/empty") == [])
         #expect(try g.stat("/etc/vmserial/blob.bin").size == Int64(binary.count))
 
+        // One blkid call gives what the three vfs_* calls give.
+        let tags = try g.blkid("/dev/sda1")
+        #expect(tags["TYPE"] == (try g.vfsType("/dev/sda1")))
+        #expect(tags["UUID"] == (try g.vfsUUID("/dev/sda1")))
+
         #expect(try g.ls("/etc/vmserial") == ["blob.bin", "empty", "serial.txt", "sub"])
         #expect(try g.exists("/etc/vmserial/serial.txt"))
         #expect(try !g.exists("/etc/vmserial/missing"))
@@ -89,6 +94,13 @@ struct ApplianceTests {
         // Upload and download through files of this host.
         let local = directory.file("upload.bin")
         let uploaded = Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        // Larger than one pread: readFile falls back to a download and still returns every byte.
+        let large = directory.file("large.bin")
+        let largeBytes = (0..<(Guestfs.smallFile + 12345)).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        try Data(largeBytes).write(to: URL(fileURLWithPath: large))
+        try g.upload(local: large, remote: "/etc/vmserial/large.bin")
+        #expect(try g.readFile("/etc/vmserial/large.bin") == largeBytes)
+        try g.rm("/etc/vmserial/large.bin")
         try uploaded.write(to: URL(fileURLWithPath: local))
         try g.upload(local: local, remote: "/etc/vmserial/uploaded.bin")
         #expect(try g.stat("/etc/vmserial/uploaded.bin").size == Int64(uploaded.count))
@@ -111,7 +123,7 @@ struct ApplianceTests {
         let error = try #require(throws: GuestfsError.self) {
             try g.readFile("/etc/no-such-file")
         }
-        #expect(error.function == "guestfs_read_file")
+        #expect(error.function == "guestfs_pread")
         #expect(error.message.contains("/etc/no-such-file"))
         #expect(error.errno == ENOENT)
 
