@@ -141,7 +141,7 @@ struct CycleEngine: ContextHolder {
               what: String, awaitPoweroff: Bool = false,
               afterFirstReport: ((Libvirt.Domain) throws -> Void)? = nil) throws -> [ProbeReport] {
         let reportFile = run.path("report.txt"), consoleFile = run.path("console.log")
-        for f in [reportFile, consoleFile] { _ = FileManager.default.createFile(atPath: f, contents: nil) }
+        for f in ["report.txt", "console.log"] { run.write(f, Data()) }
         progress("booting \(what) (\(labels.joined(separator: ", ")))")
         // Registered before the guest exists: Ctrl-C right after libvirt starts it must still stop it.
         // By name is safe: the real domain is always shut off while its transient copy runs.
@@ -155,7 +155,7 @@ struct CycleEngine: ContextHolder {
         // Kept with the run folder (`verify --keep`): what libvirt was given, boot by boot.
         var n = 1
         while FileManager.default.fileExists(atPath: run.path("domain-\(n).xml")) { n += 1 }
-        _ = FileManager.default.createFile(atPath: run.path("domain-\(n).xml"), contents: Data(xml.utf8))
+        run.write("domain-\(n).xml", Data(xml.utf8), mode: 0o644)
         timer.lap(.transientXML)
         let dom: Libvirt.Domain
         do {

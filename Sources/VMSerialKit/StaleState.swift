@@ -48,8 +48,7 @@ public struct Journal: Codable, Equatable, Sendable {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
         let temporary = run.path(Self.fileName + ".new")
-        guard let data = try? e.encode(self),
-              FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else { return false }
+        guard let data = try? e.encode(self), RunDirectory.write(temporary, data, mode: 0o600) else { return false }
         return rename(temporary, run.path(Self.fileName)) == 0
     }
 }
