@@ -21,9 +21,9 @@ final class HardeningIntegrationTests {
     }
 
     /// Starts `vmserial ARGS` in the background, with this sandbox's registry and a run folder of its own.
-    func start(_ args: [String], runDir: String, env: [String: String] = [:]) throws -> RunningProcess {
-        let base = ["VMSERIAL_REGISTRY": box.registry, "VMSERIAL_RUN_DIR": runDir, "VMSERIAL_ACCEL": "tcg"]
-        return try startVmserial(args, env: base.merging(env) { _, new in new }, standardError: .capture)
+    func start(_ args: [String], runDir: String) throws -> RunningProcess {
+        try startVmserial(args, env: ["VMSERIAL_REGISTRY": box.registry, "VMSERIAL_RUN_DIR": runDir, "VMSERIAL_ACCEL": "tcg"],
+                          standardError: .capture)
     }
 
     @Test("a probe run folder is 0750 with QEMU's group (0700 when QEMU runs as vmserial) and the probe still boots")

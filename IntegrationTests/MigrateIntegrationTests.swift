@@ -158,7 +158,7 @@ final class MigrateIntegrationTests {
         try box.connection.lookupDomain(name: vm).destroy()
     }
 
-    @Test("Ctrl-C during the copy removes the partial target and changes nothing")
+    @Test("Ctrl-C during the copy stops qemu-img, removes the partial target and changes nothing")
     func interruptedCopy() throws {
         let vm = box.name("int")
         let big = box.dir + "/big.img"
@@ -170,8 +170,10 @@ final class MigrateIntegrationTests {
         let before = try box.registrySnapshot()
         let target = box.dir + "/copy.qcow2"
 
+        // qemu-img through a wrapper that records each run's pid and signal masks.
+        let qemuImg = try RecordingTool("qemu-img", in: box.dir)
         let p = try startVmserial(["migrate", "--domain", vm, "--disk", "root", "--to", target],
-                                  env: ["VMSERIAL_REGISTRY": box.registry])
+                                  env: ["VMSERIAL_REGISTRY": box.registry, "PATH": qemuImg.path])
         let deadline = Date().addingTimeInterval(30)
         // A file appearing has no event to wait on: look every 20 ms, waiting on vmserial's exit meanwhile.
         while !FileManager.default.fileExists(atPath: target) && Date() < deadline && p.wait(timeout: .milliseconds(20)) == nil {}
@@ -184,6 +186,17 @@ final class MigrateIntegrationTests {
         #expect(!FileManager.default.fileExists(atPath: target), "the partial target is removed")
         #expect(try source(vm, "vda") == big)
         #expect(try box.registrySnapshot() == before)
+        // Every qemu-img vmserial ran (the copy among them) started with SIGINT and SIGTERM at
+        // their defaults, so the clean-up's SIGTERM stopped the copy: none outlives vmserial.
+        let runs = qemuImg.runs()
+        try #require(!runs.isEmpty, "vmserial ran qemu-img through the wrapper")
+        for run in runs {
+            let masks = try #require(run.masks, "qemu-img \(run.pid): its signal masks were recorded")
+            #expect(!masks.ignores(SIGINT) && !masks.ignores(SIGTERM), "qemu-img \(run.pid) ignored SIGINT or SIGTERM")
+            #expect(!masks.blocks(SIGINT) && !masks.blocks(SIGTERM), "qemu-img \(run.pid) had SIGINT or SIGTERM blocked")
+            // The bound only ends a broken wait: an exited process is seen at once.
+            #expect(waitForExit(run.pid, timeout: .seconds(30)), "qemu-img \(run.pid) still runs after vmserial exited")
+        }
     }
 
     @Test("re-launch after a move: the new path keeps the serial; the old path warns")

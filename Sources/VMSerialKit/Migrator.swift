@@ -340,7 +340,7 @@ public struct Migrator {
     }
 
     func runWithProgress(_ tool: String, _ args: [String], total: UInt64) throws {
-        guard let path = Tool.which(tool) else { throw VMSerialError.failed("\(tool) is not installed; run `make deps`") }
+        guard let path = Command.which(tool) else { throw VMSerialError.failed("\(tool) is not installed; run `make deps`") }
         let progress = self.progress
         let command = Command(path, args, standardOutput: .stream { d in
             // "    (42.00/100%)\r": report the last percentage in the chunk.
