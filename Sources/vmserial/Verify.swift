@@ -106,7 +106,7 @@ struct Verify: ParsableCommand {
         var ok = false
         try guarded {
             let reg = try registry.openExisting()
-            let conn = try Connect.open(connection.connect)
+            let conn = try connection.open()
             let options = VerifyOptions(reboots: reboots, relaunch: relaunch, forceRestart: forceRestart, timeout: timeout,
                                         migrateTo: migrateTo.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, live: live)
             let say: (String) -> Void = { if !json { progress($0) } }
