@@ -94,7 +94,7 @@ public final class BlockJobEvents: @unchecked Sendable {
         endGrace: Duration = .seconds(10), progress: (Domain.BlockJobInfo?) -> Void = { _ in }
     ) throws -> BlockJobStatus? {
         let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
+        let deadline = WaitDeadline(timeout)
         var goneSince: ContinuousClock.Instant?
         while true {
             if let status = seen.status, wanted.contains(status) || status.ended { return status }
@@ -108,12 +108,8 @@ public final class BlockJobEvents: @unchecked Sendable {
                 goneSince = since
                 if since.duration(to: clock.now) >= endGrace { return nil }
             }
-            let remaining = clock.now.duration(to: deadline)
-            if remaining <= .zero {
-                let names = wanted.map(\.description).sorted().joined(separator: " or ")
-                throw LibvirtError(
-                    kind: .timeout,
-                    message: "the block job of disk \(disk) of domain '\(domain.name)' was not \(names) within \(timeout)")
+            let remaining = try deadline.remaining(waitingFor: wanted) {
+                "the block job of disk \(disk) of domain '\(domain.name)' was not \($0) within \(timeout)"
             }
             seen.flag.sleep(for: min(remaining, progressInterval))
         }
