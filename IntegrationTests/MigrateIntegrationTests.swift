@@ -97,6 +97,33 @@ final class MigrateIntegrationTests {
         #expect(v1.stdout.contains(serials[0]) && v1.stdout.contains(serials[2]))
     }
 
+    /// The Migrator's live wait on the events themselves: READY once the copy is in sync, and
+    /// CANCELED after an abort without pivot. Only an event can say CANCELED (reading the job
+    /// shows no job), so this also proves the events reach the loop.
+    @Test("block job events: READY for a copy in sync, CANCELED after an abort without pivot")
+    func blockJobEvents() throws {
+        let (vm, _) = try threeDiskVM("bjev")
+        let dom = try box.connection.lookupDomain(name: vm)
+        try dom.start()
+        defer { try? dom.destroy() }
+        // A raw copy of the raw shared disk's size, made here as the Migrator makes its targets.
+        let copy = box.dir + "/bjev-copy.img"
+        let share = try #require(try source(vm, "sdb"))
+        #expect(try run("truncate", ["-r", share, copy]).status == 0)
+        let events = BlockJobEvents(dom, disk: "sdb")
+        defer { events.stop() }
+        try #require(events.eventDriven, "the event loop took the BLOCK_JOB_2 callback")
+        let dest = "<disk type='file'><source file='\(copy)'/><driver name='qemu' type='raw'/></disk>"
+        try dom.blockCopy(disk: "sdb", destinationXML: dest, reuseExternal: true, transientJob: true)
+        var readings = 0
+        let ready = try events.wait(for: [.ready], timeout: .seconds(300)) { _ in readings += 1 }
+        try #require(ready == .ready, "got \(ready.map(\.description) ?? "no job and no event")")
+        #expect(readings >= 1, "the job was read for progress")
+        try dom.blockJobAbort(disk: "sdb", pivot: false)
+        #expect(try events.wait(for: [.canceled], timeout: .seconds(60)) == .canceled)
+        #expect(try dom.blockJobInfo(disk: "sdb") == nil)
+    }
+
     @Test("verify --migrate-to moves every disk between two verified cycles, offline and live")
     func verifyMigrateTo() throws {
         let (vm, _) = try threeDiskVM("vmt")
