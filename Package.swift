@@ -69,8 +69,8 @@ let package = Package(
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "Verifier", "DomainXML", "VMSpec"]),
         .testTarget(name: "InspectionTests", dependencies: ["Inspection", "Guestfs", "SerialPolicy", "ProcessRunner", "TestSupport"], resources: [.copy("Fixtures")]),
         // Starts real libguestfs appliances (TCG here: about 10 s each).
-        .testTarget(name: "GuestfsTests", dependencies: ["Guestfs", "ProcessRunner"]),
-        .testTarget(name: "VMSerialKitTests", dependencies: ["VMSerialKit", "DomainXML", "Guestfs", "Inspection", "ProcessRunner"]),
+        .testTarget(name: "GuestfsTests", dependencies: ["Guestfs", "ProcessRunner", "Blocking"]),
+        .testTarget(name: "VMSerialKitTests", dependencies: ["VMSerialKit", "DomainXML", "Guestfs", "Inspection", "ProcessRunner", "TestSupport"]),
         // A short seeded mutation pass over every parser of untrusted input (`make fuzz` runs libFuzzer for longer).
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets", "Inspection"]),
         // Real libvirt, real QEMU (TCG here), real guests: `make integration`.

@@ -97,6 +97,33 @@ final class MigrateIntegrationTests {
         #expect(v1.stdout.contains(serials[0]) && v1.stdout.contains(serials[2]))
     }
 
+    /// The Migrator's live wait on the events themselves: READY once the copy is in sync, and
+    /// CANCELED after an abort without pivot. Only an event can say CANCELED (reading the job
+    /// shows no job), so this also proves the events reach the loop.
+    @Test("block job events: READY for a copy in sync, CANCELED after an abort without pivot")
+    func blockJobEvents() throws {
+        let (vm, _) = try threeDiskVM("bjev")
+        let dom = try box.connection.lookupDomain(name: vm)
+        try dom.start()
+        defer { try? dom.destroy() }
+        // A raw copy of the raw shared disk's size, made here as the Migrator makes its targets.
+        let copy = box.dir + "/bjev-copy.img"
+        let share = try #require(try source(vm, "sdb"))
+        #expect(try run("truncate", ["-r", share, copy]).status == 0)
+        let events = BlockJobEvents(dom, disk: "sdb")
+        defer { events.stop() }
+        try #require(events.eventDriven, "the event loop took the BLOCK_JOB_2 callback")
+        let dest = "<disk type='file'><source file='\(copy)'/><driver name='qemu' type='raw'/></disk>"
+        try dom.blockCopy(disk: "sdb", destinationXML: dest, reuseExternal: true, transientJob: true)
+        var readings = 0
+        let ready = try events.wait(for: [.ready], timeout: .seconds(300)) { _ in readings += 1 }
+        try #require(ready == .ready, "got \(ready.map(\.description) ?? "no job and no event")")
+        #expect(readings >= 1, "the job was read for progress")
+        try dom.blockJobAbort(disk: "sdb", pivot: false)
+        #expect(try events.wait(for: [.canceled], timeout: .seconds(60)) == .canceled)
+        #expect(try dom.blockJobInfo(disk: "sdb") == nil)
+    }
+
     @Test("verify --migrate-to moves every disk between two verified cycles, offline and live")
     func verifyMigrateTo() throws {
         let (vm, _) = try threeDiskVM("vmt")
@@ -158,7 +185,7 @@ final class MigrateIntegrationTests {
         try box.connection.lookupDomain(name: vm).destroy()
     }
 
-    @Test("Ctrl-C during the copy removes the partial target and changes nothing")
+    @Test("Ctrl-C during the copy stops qemu-img, removes the partial target and changes nothing")
     func interruptedCopy() throws {
         let vm = box.name("int")
         let big = box.dir + "/big.img"
@@ -170,8 +197,10 @@ final class MigrateIntegrationTests {
         let before = try box.registrySnapshot()
         let target = box.dir + "/copy.qcow2"
 
+        // qemu-img through a wrapper that records each run's pid and signal masks.
+        let qemuImg = try RecordingTool("qemu-img", in: box.dir)
         let p = try startVmserial(["migrate", "--domain", vm, "--disk", "root", "--to", target],
-                                  env: ["VMSERIAL_REGISTRY": box.registry])
+                                  env: ["VMSERIAL_REGISTRY": box.registry, "PATH": qemuImg.path])
         let deadline = Date().addingTimeInterval(30)
         // A file appearing has no event to wait on: look every 20 ms, waiting on vmserial's exit meanwhile.
         while !FileManager.default.fileExists(atPath: target) && Date() < deadline && p.wait(timeout: .milliseconds(20)) == nil {}
@@ -184,6 +213,17 @@ final class MigrateIntegrationTests {
         #expect(!FileManager.default.fileExists(atPath: target), "the partial target is removed")
         #expect(try source(vm, "vda") == big)
         #expect(try box.registrySnapshot() == before)
+        // Every qemu-img vmserial ran (the copy among them) started with SIGINT and SIGTERM at
+        // their defaults, so the clean-up's SIGTERM stopped the copy: none outlives vmserial.
+        let runs = qemuImg.runs()
+        try #require(!runs.isEmpty, "vmserial ran qemu-img through the wrapper")
+        for run in runs {
+            let masks = try #require(run.masks, "qemu-img \(run.pid): its signal masks were recorded")
+            #expect(!masks.ignores(SIGINT) && !masks.ignores(SIGTERM), "qemu-img \(run.pid) ignored SIGINT or SIGTERM")
+            #expect(!masks.blocks(SIGINT) && !masks.blocks(SIGTERM), "qemu-img \(run.pid) had SIGINT or SIGTERM blocked")
+            // The bound only ends a broken wait: an exited process is seen at once.
+            #expect(waitForExit(run.pid, timeout: .seconds(30)), "qemu-img \(run.pid) still runs after vmserial exited")
+        }
     }
 
     @Test("re-launch after a move: the new path keeps the serial; the old path warns")

@@ -3,6 +3,7 @@ import Foundation
 import Libvirt
 import Testing
 import ProcessRunner
+import TestSupport
 
 /// Every integration suite runs one test at a time: each boots TCG guests, and two cores
 /// shared by several guests would only make every boot slower.
@@ -224,4 +225,40 @@ func freeLoopbackPort(in range: ClosedRange<Int>) -> Int {
         if bound == 0 { return port }
     }
     return Int.random(in: range)
+}
+
+/// A folder holding a `tool` that records, for every run, its pid and the signal masks it got
+/// from whoever started it (grep reads its own: the shell's would show the full mask dash holds
+/// while it vforks; `exec` keeps the pid), then runs the real tool. Put `folder` first on PATH.
+struct RecordingTool {
+    let folder: String
+    let log: String
+
+    init(_ tool: String, in directory: String) throws {
+        let real = try #require(Command.which(tool), "\(tool) is not installed")
+        folder = directory + "/recording-bin"
+        log = directory + "/\(tool)-runs"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try """
+            #!/bin/sh
+            { echo "pid: $$"; grep -E '^Sig(Ign|Blk):' /proc/self/status; } >> '\(log)'
+            exec '\(real)' "$@"
+
+            """.write(toFile: folder + "/" + tool, atomically: true, encoding: .utf8)
+        chmod(folder + "/" + tool, 0o755)
+    }
+
+    /// PATH with the recording folder first.
+    var path: String { folder + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") }
+
+    /// Each run: its pid and its signal masks.
+    func runs() -> [(pid: Int32, masks: SignalMasks?)] {
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        let blocks = text.components(separatedBy: "pid: ").dropFirst()
+        return blocks.compactMap { block in
+            let lines = block.split(separator: "\n", maxSplits: 1)
+            guard let pid = lines.first.flatMap({ Int32($0) }) else { return nil }
+            return (pid, SignalMasks(procStatus: lines.count > 1 ? String(lines[1]) : ""))
+        }
+    }
 }

@@ -99,8 +99,7 @@ extension Domain {
         _ wanted: Set<DomainState>, timeout: Duration, flag: CancellationFlag,
         whileWaiting: ((_ eventDriven: Bool) -> Void)? = nil
     ) throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
+        let deadline = WaitDeadline(timeout)
         let callbackID = registerLifecycleEvents(waking: flag)
         defer {
             if let callbackID { virConnectDomainEventDeregisterAny(connection.pointer, callbackID) }
@@ -110,12 +109,8 @@ extension Domain {
             if flag.isCancelled { throw CancellationError() }
             let current = try state()
             if wanted.contains(current) { return }
-            let remaining = clock.now.duration(to: deadline)
-            if remaining <= .zero {
-                let names = wanted.map(\.description).sorted().joined(separator: " or ")
-                throw LibvirtError(
-                    kind: .timeout,
-                    message: "domain '\(name)' did not reach \(names) within \(timeout); it is \(current)")
+            let remaining = try deadline.remaining(waitingFor: wanted) {
+                "domain '\(name)' did not reach \($0) within \(timeout); it is \(current)"
             }
             if !announced {
                 announced = true
@@ -141,5 +136,26 @@ extension Domain {
             return nil
         }
         return id
+    }
+}
+
+/// The end of a wait on events: how much time is left, and the timeout error once none is.
+struct WaitDeadline {
+    private let clock = ContinuousClock()
+    private let end: ContinuousClock.Instant
+
+    init(_ timeout: Duration) { end = clock.now.advanced(by: timeout) }
+
+    /// The time left.
+    ///
+    /// - Throws: `LibvirtError` of kind `.timeout` once it has passed, its message made by
+    ///   `message` from the names of `wanted` ("running or paused").
+    func remaining<Wanted: CustomStringConvertible>(
+        waitingFor wanted: Set<Wanted>, _ message: (String) -> String
+    ) throws -> Duration {
+        let left = clock.now.duration(to: end)
+        guard left <= .zero else { return left }
+        let names = wanted.map(\.description).sorted().joined(separator: " or ")
+        throw LibvirtError(kind: .timeout, message: message(names))
     }
 }

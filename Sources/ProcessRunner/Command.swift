@@ -7,7 +7,8 @@
 // SIGTERM then SIGKILL, a wait on the termination handler). In swift-subprocess's favour: its
 // spawn resets the child's signal mask and dispositions (POSIX_SPAWN_SETSIGMASK|SETSIGDEF) and has
 // a teardown sequence; here the mask is reset (see `RunningProcess.withEmptySignalMask`), the
-// dispositions cannot be through `Process`.
+// dispositions cannot be through `Process`, so vmserial never ignores a signal a child must see
+// (`Interrupts` catches SIGINT and SIGTERM with a handler, which execve resets).
 
 import Blocking
 import Foundation

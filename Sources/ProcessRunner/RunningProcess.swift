@@ -208,9 +208,9 @@ public final class RunningProcess: @unchecked Sendable {
     /// Foundation's `Process` spawns from the calling thread and the child inherits that thread's
     /// signal mask. libdispatch's threads, Swift's cooperative pool among them, block almost every
     /// signal, so a child spawned from one would never see SIGTERM or SIGINT (seen here: a `sleep`
-    /// started from a test ran to its end through both). Signals the process ignores (the CLI
-    /// ignores SIGINT and SIGTERM to handle them through dispatch sources) are still inherited:
-    /// `Process` cannot reset them.
+    /// started from a test ran to its end through both). Signals the process ignores would still
+    /// be inherited (`Process` cannot reset dispositions): vmserial catches SIGINT and SIGTERM with
+    /// a handler instead (`Interrupts`), and execve resets caught signals to their defaults.
     static func withEmptySignalMask(_ spawn: @escaping @Sendable () throws -> Void) throws {
         let done = DispatchSemaphore(value: 0)
         let outcome = LockedResult()

@@ -32,7 +32,7 @@ public final class DiskServers: @unchecked Sendable {
     /// guest's disk, so each is mode 0660 (0600 when QEMU runs as vmserial's user) with QEMU's
     /// group (`run.qemu`), in a folder only vmserial and that group can enter.
     public init(drives: [(path: String, format: String, readonly: Bool)], run: RunDirectory) throws {
-        guard let tool = Tool.which("qemu-nbd") else {
+        guard let tool = Command.which("qemu-nbd") else {
             throw VMSerialError.failed("qemu-nbd is not installed; run `make deps` (Debian package qemu-utils)")
         }
         var folder = run.root

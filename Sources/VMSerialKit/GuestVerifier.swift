@@ -2,6 +2,7 @@ import DomainXML
 import Foundation
 import Guestfs
 import Libvirt
+import ProcessRunner
 import SerialRegistry
 import Verifier
 
@@ -350,14 +351,4 @@ final class CleanupState: @unchecked Sendable {
     @Guarded var osFoundBy: String? = nil
     @Guarded var mayHaveInstalled = false
     @Guarded var removed = false
-}
-
-/// Waits (at most 5 s) until a process has exited (gone or a zombie): its image locks are then released.
-func waitForExit(_ pid: Int32) {
-    let end = Date().addingTimeInterval(5)
-    while Date() < end {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return }
-        if let close = stat.lastIndex(of: ")"), stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z") { return }
-        Thread.sleep(forTimeInterval: 0.05)
-    }
 }

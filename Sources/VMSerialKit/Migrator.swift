@@ -340,7 +340,7 @@ public struct Migrator {
     }
 
     func runWithProgress(_ tool: String, _ args: [String], total: UInt64) throws {
-        guard let path = Tool.which(tool) else { throw VMSerialError.failed("\(tool) is not installed; run `make deps`") }
+        guard let path = Command.which(tool) else { throw VMSerialError.failed("\(tool) is not installed; run `make deps`") }
         let progress = self.progress
         let command = Command(path, args, standardOutput: .stream { d in
             // "    (42.00/100%)\r": report the last percentage in the chunk.
@@ -376,6 +376,9 @@ public struct Migrator {
             XElement("source", [("file", target)]), XElement("driver", [("name", "qemu"), ("type", format)]),
         ]).rendered()
         let persistent = try dom.isPersistent
+        // Registered before the job starts, so neither its READY nor its end can be missed.
+        let events = BlockJobEvents(dom, disk: disk)
+        defer { events.stop() }
         do {
             try dom.blockCopy(disk: disk, destinationXML: dest, reuseExternal: reuse, transientJob: persistent)
         } catch let e as LibvirtError {
@@ -385,19 +388,24 @@ public struct Migrator {
         defer { Interrupts.shared.remove(token) }
         KillPoint.migrateMirroring.reached()
         var total: UInt64 = 0
-        let deadline = Date().addingTimeInterval(3600)
-        while true {
-            guard let info = try dom.blockJobInfo(disk: disk) else {
-                throw VMSerialError.failed("the block copy of \(disk) ended before it was in sync")
+        // In sync is libvirt's READY event; the job is read meanwhile only for the progress line.
+        let status: BlockJobStatus?
+        do {
+            status = try events.wait(for: [.ready], timeout: .seconds(3600)) { info in
+                guard let info else { return }
+                total = info.end
+                progress(info.cur, info.end)
             }
+        } catch let e as LibvirtError where e.kind == .timeout {
+            try? dom.blockJobAbort(disk: disk, pivot: false)
+            throw VMSerialError.failed("the block copy of \(disk) did not get in sync within an hour")
+        }
+        guard status == .ready else {
+            throw VMSerialError.failed("the block copy of \(disk) ended before it was in sync\(status.map { " (\($0))" } ?? "")")
+        }
+        if let info = try? dom.blockJobInfo(disk: disk) {
             total = info.end
             progress(info.cur, info.end)
-            if info.end > 0 && info.cur == info.end { break }
-            if Date() > deadline {
-                try? dom.blockJobAbort(disk: disk, pivot: false)
-                throw VMSerialError.failed("the block copy of \(disk) did not get in sync within an hour")
-            }
-            Thread.sleep(forTimeInterval: 0.1)
         }
         do {
             try dom.blockJobAbort(disk: disk, pivot: true)
@@ -405,8 +413,8 @@ public struct Migrator {
             try? dom.blockJobAbort(disk: disk, pivot: false)
             throw VMSerialError.failed("the pivot of \(disk) to \(target) failed: \(e.message)")
         }
-        // A pivot completes asynchronously: wait until the job is gone.
-        for _ in 0..<100 where (try? dom.blockJobInfo(disk: disk)) != nil { Thread.sleep(forTimeInterval: 0.05) }
+        // A pivot may complete after the call returns: wait for the job's COMPLETED event.
+        _ = try? events.wait(for: [.completed], timeout: .seconds(60))
         KillPoint.migratePivoted.reached()
         return total
     }

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 #endif
 import Libvirt
+import Synchronization
 
 /// Who the QEMU processes that libvirt starts run as. A run folder (overlays, console logs,
 /// the disk servers' sockets) is given to this user's group and closed to everyone else:
@@ -211,36 +212,90 @@ public final class RunDirectory: @unchecked Sendable {
 /// Ctrl-C (SIGINT) and SIGTERM run the registered clean-ups (destroy the probe guest, remove
 /// overlays and partial copies), then exit 128 + the signal: 130 for SIGINT, 143 for SIGTERM
 /// (what CI runners and systemd send first). Nothing is left half-done.
+///
+/// How the signals arrive: a handler of vmserial's own, never SIG_IGN. execve(2) resets caught
+/// signals to their defaults but keeps ignored ones ignored, so a child spawned under SIG_IGN
+/// (before libdispatch's signal sources, which want SIG_IGN first, put their own handler in place
+/// on their manager thread: measured) could not be stopped by `RunningProcess.terminate()`. The
+/// handler only notes the signal (an atomic) and writes its number to a pipe; a thread of its own
+/// reads the pipe and runs the clean-up. `install()` blocks both signals in the calling thread,
+/// so every thread started later (the command's, libvirt's event loop, the blocking executor's)
+/// keeps them blocked and never sees EINTR: only the signal thread, and for a moment a thread
+/// that spawns a child with an empty mask (`RunningProcess`), can take one, and either way the
+/// handler runs. Children start with an empty mask and both signals at their defaults.
+/// (A sigwait thread alone would not do: a signal landing on that spawning thread would then
+/// find the default action and kill vmserial without its clean-up.)
 public final class Interrupts: @unchecked Sendable {
     public static let shared = Interrupts()
     private let lock = NSLock()
     private var actions: [Int: () -> Void] = [:]
     private var next = 0
-    private var sources: [DispatchSourceSignal] = []
+    private var installed = false
     private var signalled: Int32?
 
-    /// Whether an interrupt has begun (its clean-up runs or has run).
+    /// Whether an interrupt has begun (its clean-up runs or has run), or a signal is on its way:
+    /// noted by the handler, or still pending for this process. A child killed by the same
+    /// Ctrl-C (the terminal signals the whole process group) can fail the command's thread
+    /// before the signal thread runs; this keeps that failure from being reported as one.
     public var interrupted: Bool {
         lock.lock()
-        defer { lock.unlock() }
-        return signalled != nil
+        let began = signalled != nil
+        lock.unlock()
+        if began || caughtSignal.load(ordering: .sequentiallyConsistent) != 0 { return true }
+        var pending = sigset_t()
+        sigpending(&pending)
+        return Self.handled.contains { sigismember(&pending, $0) == 1 }
     }
+
+    /// The signals handled here.
+    static let handled = [SIGINT, SIGTERM]
 
     /// The exit status for a signal: 128 + its number.
     public static func status(for sig: Int32) -> Int32 { 128 + sig }
 
-    /// Installs the handlers (once, from the CLI, before any thread or child process exists).
+    /// Installs the handler (once, from the CLI, before any thread or child process exists:
+    /// threads started earlier keep the signals unblocked and see EINTR).
     public func install() {
         lock.lock()
         defer { lock.unlock() }
-        guard sources.isEmpty else { return }
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler { [weak self] in self?.fire(sig) }
-            s.resume()
-            sources.append(s)
+        guard !installed else { return }
+        installed = true
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else {
+            FileHandle.standardError.write(Data("vmserial: cannot handle Ctrl-C: pipe: \(String(cString: strerror(errno)))\n".utf8))
+            return
         }
+        // Not inherited by children; and a burst of signals must never block the handler (extra
+        // bytes are dropped, one is enough).
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        _ = fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK)
+        signalPipe.store(fds[1], ordering: .sequentiallyConsistent)
+        _ = caughtSignal.load(ordering: .sequentiallyConsistent)  // initialised before a handler can read it
+        var blocked = sigset_t()
+        sigemptyset(&blocked)
+        for sig in Self.handled { sigaddset(&blocked, sig) }
+        pthread_sigmask(SIG_BLOCK, &blocked, nil)
+        for sig in Self.handled {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = noteSignal
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = SA_RESTART
+            sigaction(sig, &action, nil)
+        }
+        let readEnd = fds[0]
+        let handledSet = blocked
+        let thread = Thread { [self] in
+            var own = handledSet
+            pthread_sigmask(SIG_UNBLOCK, &own, nil)
+            var byte: UInt8 = 0
+            while true {
+                let count = read(readEnd, &byte, 1)
+                if count == 1 { fire(Int32(byte)) }
+                if count == 0 || (count < 0 && errno != EINTR) { return }
+            }
+        }
+        thread.name = "vmserial.signals"
+        thread.start()
     }
 
     func fire(_ sig: Int32) {
@@ -304,4 +359,19 @@ public final class Guarded<Value>: @unchecked Sendable {
             lock.unlock()
         }
     }
+}
+
+/// The write end of `Interrupts`' pipe, read by the signal handler (-1 before `install()`).
+private let signalPipe = Atomic<Int32>(-1)
+/// The first signal the handler caught (0: none yet).
+private let caughtSignal = Atomic<Int32>(0)
+
+/// The signal handler: only async-signal-safe work (an atomic, write(2)); errno is kept for
+/// the interrupted thread.
+private func noteSignal(_ sig: Int32) {
+    let saved = errno
+    _ = caughtSignal.compareExchange(expected: 0, desired: sig, ordering: .sequentiallyConsistent)
+    var byte = UInt8(truncatingIfNeeded: sig)
+    _ = write(signalPipe.load(ordering: .sequentiallyConsistent), &byte, 1)
+    errno = saved
 }

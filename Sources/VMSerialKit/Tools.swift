@@ -5,7 +5,7 @@ import ProcessRunner
 /// with its standard error.
 enum Tool {
     static func run(_ tool: String, _ args: [String]) throws -> String {
-        guard let path = which(tool) else {
+        guard let path = Command.which(tool) else {
             throw VMSerialError.failed("\(tool) is not installed; run `make deps` (Debian package qemu-utils)")
         }
         let result: ProcessResult
@@ -18,13 +18,5 @@ enum Tool {
             throw VMSerialError.failed("\(tool) \(args.joined(separator: " ")) failed: \(result.errorOutput.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         return result.output
-    }
-
-    static func which(_ tool: String) -> String? {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") + ["/usr/bin", "/usr/local/bin"] {
-            let p = "\(dir)/\(tool)"
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
-        }
-        return nil
     }
 }

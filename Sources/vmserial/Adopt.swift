@@ -61,7 +61,7 @@ struct Adopt: ParsableCommand {
         try guarded {
             let options = AdoptOptions(generateMissing: generateMissing, smbios: AdoptSMBIOS(rawValue: smbios) ?? .keep,
                                        volumes: try AdoptOptions.volumes(volume), dryRun: dryRun)
-            let conn = try Connect.open(connection.connect)
+            let conn = try connection.open()
             try Adopter.requireDomain(domain, on: conn)
             let reg = dryRun ? try Adopter.dryRunRegistry(HostPaths.registry(registry.registry)) : try registry.open()
             var adopter = Adopter(connection: conn, registry: reg)

@@ -5,6 +5,17 @@ import VMSerialKit
 struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("libvirt URI (default: LIBVIRT_DEFAULT_URI, else qemu:///system when its daemon answers, else qemu:///session).", valueName: "uri"))
     var connect: String?
+
+    /// The libvirt connection this command uses (`--verbose` says which).
+    func open() throws -> Connection {
+        try Self.open(connect)
+    }
+
+    static func open(_ uri: String?) throws -> Connection {
+        let connection = try Connect.open(uri)
+        detail("libvirt: \(connection.uri)")
+        return connection
+    }
 }
 
 struct RegistryOptions: ParsableArguments {
@@ -13,12 +24,15 @@ struct RegistryOptions: ParsableArguments {
 
     /// The registry this command uses, created (or its schema upgraded) if needed.
     func open() throws -> any Registry {
-        try RegistryFactory.open(HostPaths.registry(registry))
+        let location = HostPaths.registry(registry)
+        detail("registry: \(RegistryFactory.display(location))")
+        return try RegistryFactory.open(location)
     }
 
     /// Opens the registry only if it exists (read-only commands must not create one).
     func openExisting() throws -> any Registry {
         let location = HostPaths.registry(registry)
+        detail("registry: \(RegistryFactory.display(location))")
         guard let reg = try RegistryFactory.openExisting(location) else {
             throw VMSerialError.badInput("no registry at \(RegistryFactory.display(location)); launch a VM first with `vmserial launch SPEC`, or pass --registry")
         }
@@ -37,11 +51,6 @@ func emit(_ report: some RunReport, json: Bool, junit: String?) throws -> Bool {
     }
     print(json ? report.json() : report.table(), terminator: json ? "\n" : "")
     return report.ok
-}
-
-/// Prints progress on standard error (standard output is kept for results and JSON).
-func progress(_ line: String) {
-    FileHandle.standardError.write(Data("vmserial: \(line)\n".utf8))
 }
 
 /// Runs a command body: library errors print as one clear line and exit with the documented status.

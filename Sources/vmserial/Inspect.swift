@@ -52,7 +52,7 @@ struct Inspect: ParsableCommand {
         var ok = false
         try guarded {
             let reg = try registry.openExisting()
-            let conn = try Connect.open(connection.connect)
+            let conn = try connection.open()
             var inspector = DomainInspector(connection: conn, registry: reg)
             inspector.progress = { if !json { progress($0) } }
             let report = try inspector.inspect(domain: domain)

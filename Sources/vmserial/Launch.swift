@@ -40,7 +40,7 @@ struct Launch: ParsableCommand {
     func run() throws {
         try guarded {
             let resolved = try SpecLoader.load(path: spec)
-            let conn = try Connect.open(connection.connect)
+            let conn = try connection.open()
             // A dry run must not create a registry file either.
             // A dry run reads an existing registry (SQLite or PostgreSQL) but never creates one.
             let location = HostPaths.registry(registry.registry)

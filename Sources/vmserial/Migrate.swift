@@ -44,9 +44,9 @@ struct Migrate: ParsableCommand {
     func run() throws {
         try guarded {
             let reg = try registry.openExisting()
-            let conn = try Connect.open(connection.connect)
+            let conn = try connection.open()
             var m = Migrator(connection: conn, registry: reg)
-            let meter = ProgressLine(enabled: !json && isatty(STDERR_FILENO) == 1)
+            let meter = ProgressLine(enabled: !json && Verbosity.current != .quiet && isatty(STDERR_FILENO) == 1)
             m.progress = meter.update
             m.log = { progress($0) }
             let r = try m.migrate(domain: domain, MigrateOptions(disk: disk, to: to, format: format, backing: backing, live: live,

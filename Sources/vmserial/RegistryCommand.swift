@@ -124,7 +124,7 @@ struct RegistryCommand: ParsableCommand {
             var left = 0
             try guarded {
                 let reg = try registry.openExisting()
-                var check = RegistryCheck(registry: reg, connection: try connect.map { try Connect.open($0) })
+                var check = RegistryCheck(registry: reg, connection: try connect.map { try ConnectionOptions.open($0) })
                 check.only = domain
                 if repair, let conn = check.connection {
                     StaleState.sweep(connection: conn, registry: reg, log: { progress($0) })

@@ -72,7 +72,7 @@ struct ScenarioCommand: ParsableCommand {
             try guarded {
                 let loaded = try ScenarioParser.load(path: try BundledScenarios.resolve(file), observeOverride: observe.flatMap(ObserveMode.init),
                                                      domainSpec: ScenarioDomainCopy.specReader(connect: connection.connect))
-                let conn = try Connect.open(connection.connect)
+                let conn = try connection.open()
                 var runner = ScenarioRunner(connection: conn)
                 runner.progress = { if !json { progress($0) } }
                 let report = try runner.run(loaded, options: .init(registry: registry.map { HostPaths.registry($0) }, keep: keep))

@@ -29,7 +29,7 @@ struct SpecCommand: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let conn = try Connect.open(connection.connect)
+            let conn = try connection.open()
             let reg = try Adopter.dryRunRegistry(HostPaths.registry(registry.registry))
             let made = try Adopter(connection: conn, registry: reg).spec(domain: domain)
             for w in made.warnings { progress("warning: \(w)") }

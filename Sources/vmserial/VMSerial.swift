@@ -29,6 +29,10 @@ struct VMSerial: ParsableCommand {
           130  interrupted (Ctrl-C); probe guests and partial files removed
           143  terminated (SIGTERM); the same clean-up as Ctrl-C
 
+        GLOBAL OPTIONS (before or after the subcommand):
+          --quiet    no progress lines; warnings, errors and results still
+          --verbose  also say which libvirt connection and registry are used
+
         ENVIRONMENT:
           LIBVIRT_DEFAULT_URI  connection when --connect is not given (else
                                qemu:///system when its daemon answers, else
@@ -48,8 +52,10 @@ struct VMSerial: ParsableCommand {
         // No file vmserial creates (copies, caches, logs) is writable by group or others, whatever
         // umask it was started with; files with secrets (registry, run folders) are narrower still.
         umask(umask(0o022) | 0o022)
+        let (verbosity, arguments) = Verbosity.take(from: Array(CommandLine.arguments.dropFirst()))
+        Verbosity.current = verbosity
         do {
-            var command = try parseLaunchAlone() ?? parseAsRoot()
+            var command = try parseLaunchAlone(arguments) ?? parseAsRoot(arguments)
             try command.run()
         } catch let f as Failure {
             Foundation.exit(f.status)
@@ -70,8 +76,7 @@ extension VMSerial {
     /// forms are read by `Launch.plain`, other valid `launch` arguments by `Launch` alone, and
     /// anything else (help, a usage error) returns nil and takes the full path, so messages and
     /// exit codes stay those of `vmserial launch`.
-    static func parseLaunchAlone() -> ParsableCommand? {
-        let arguments = Array(CommandLine.arguments.dropFirst())
+    static func parseLaunchAlone(_ arguments: [String]) -> ParsableCommand? {
         guard arguments.first == "launch" else { return nil }
         let rest = Array(arguments.dropFirst())
         // parseAsRoot answers --help with a help command of its own, which would show `launch`

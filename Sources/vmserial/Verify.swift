@@ -115,7 +115,7 @@ struct Verify: ParsableCommand {
         try guarded {
             let reg = try registry.openExisting()
             timer.lap(.registryRead)
-            let conn = try Connect.open(connection.connect)
+            let conn = try connection.open()
             timer.lap(.connect)
             let options = VerifyOptions(reboots: reboots, relaunch: relaunch, forceRestart: forceRestart, timeout: timeout,
                                         migrateTo: migrateTo.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, live: live, keep: keep)

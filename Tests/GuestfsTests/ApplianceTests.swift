@@ -1,12 +1,15 @@
+import Blocking
 import Foundation
 import Guestfs
 import Testing
 
 /// Real appliances (12-20 s each under TCG on 2 cores), one after the other: two launches in all.
+/// The calls that wait on the appliance for seconds (launch, mkfs, inspection, shutdown) run
+/// through `offPool`, never on the cooperative pool that other suites share.
 @Suite("Guestfs with a running appliance", .serialized)
 struct ApplianceTests {
     @Test("partition, format, mount, write and read back files, inspect, shut down")
-    func wholeDiskScenario() throws {
+    func wholeDiskScenario() async throws {
         let directory = try ScratchDirectory("scenario")
         defer { directory.remove() }
         let image = directory.file("disk.qcow2")
@@ -15,7 +18,7 @@ struct ApplianceTests {
         let g = try Guestfs(options: testOptions)
         defer { g.close() }
         try g.addDrive(image, format: "qcow2")
-        try g.launch()
+        try await offPool { try g.launch() }
 
         let pid = try #require(g.appliancePID)
         #expect(kill(pid, 0) == 0)
@@ -27,9 +30,9 @@ struct ApplianceTests {
 
         // Block devices and filesystems.
         #expect(try g.listDevices() == ["/dev/sda"])
-        try g.partDisk("/dev/sda", partType: "mbr")
+        try await offPool { try g.partDisk("/dev/sda", partType: "mbr") }
         #expect(try g.listPartitions() == ["/dev/sda1"])
-        try g.mkfs("ext4", "/dev/sda1", label: "vmserial-data")
+        try await offPool { try g.mkfs("ext4", "/dev/sda1", label: "vmserial-data") }
         #expect(try g.vfsLabel("/dev/sda1") == "vmserial-data")
         #expect(try g.vfsType("/dev/sda1") == "ext4")
         #expect(try !g.vfsUUID("/dev/sda1").isEmpty)
@@ -102,10 +105,10 @@ struct ApplianceTests {
         #expect(try g.readFile("/etc/vmserial/large.bin") == largeBytes)
         try g.rm("/etc/vmserial/large.bin")
         try uploaded.write(to: URL(fileURLWithPath: local))
-        try g.upload(local: local, remote: "/etc/vmserial/uploaded.bin")
+        try await offPool { try g.upload(local: local, remote: "/etc/vmserial/uploaded.bin") }
         #expect(try g.stat("/etc/vmserial/uploaded.bin").size == Int64(uploaded.count))
         let downloaded = directory.file("download.bin")
-        try g.download(remote: "/etc/vmserial/blob.bin", local: downloaded)
+        try await offPool { try g.download(remote: "/etc/vmserial/blob.bin", local: downloaded) }
         #expect(FileManager.default.contents(atPath: downloaded) == Data(binary))
 
         // Removing.
@@ -145,10 +148,13 @@ struct ApplianceTests {
             UUID=\(uuid) / ext4 defaults 0 1
 
             """)
-        try g.sync()
-        try g.umountAll()
-        #expect(try g.inspectOS() == ["/dev/sda1"])
-        let info = try g.inspectInfo(root: "/dev/sda1")
+        let roots = try await offPool {
+            try g.sync()
+            try g.umountAll()
+            return try g.inspectOS()
+        }
+        #expect(roots == ["/dev/sda1"])
+        let info = try await offPool { try g.inspectInfo(root: "/dev/sda1") }
         #expect(info.type == "linux")
         #expect(info.distro == "debian")
         #expect(info.productName == "Debian GNU/Linux 12 (bookworm)")
@@ -158,20 +164,22 @@ struct ApplianceTests {
         #expect(info.mountpoints.map(\.mountpoint) == ["/", "/data"])
         #expect(info.mountpoints.map(\.device) == ["/dev/sda1", "/dev/vmserial-missing"])
         #expect(info.windowsSystemroot == nil && info.windowsCurrentControlSet == nil)
-        try g.mountInspected(root: "/dev/sda1", readonly: true)
+        try await offPool { try g.mountInspected(root: "/dev/sda1", readonly: true) }
         #expect(try g.readText("/etc/hostname") == "vmserial-guest\n")
         #expect(throws: GuestfsError.self) { try g.write("/etc/hostname", "changed") }
 
-        try g.umountAll()
-        try g.shutdown()
+        try await offPool {
+            try g.umountAll()
+            try g.shutdown()
+        }
         #expect(g.appliancePID == nil)
-        g.close()
+        try await offPool { g.close() }
         g.close()
         #expect(throws: GuestfsError.self) { try g.listDevices() }
     }
 
     @Test("killAppliance stops qemu; later calls fail and close still works")
-    func killAppliance() throws {
+    func killAppliance() async throws {
         let directory = try ScratchDirectory("kill")
         defer { directory.remove() }
         let image = directory.file("disk.raw")
@@ -180,7 +188,7 @@ struct ApplianceTests {
         let g = try Guestfs(options: testOptions)
         defer { g.close() }
         try g.addDrive(image, format: "raw", readonly: true)
-        try g.launch()
+        try await offPool { try g.launch() }
         let pid = try #require(g.appliancePID)
         #expect(try g.listDevices() == ["/dev/sda"])
 
@@ -195,7 +203,7 @@ struct ApplianceTests {
 
         let error = try #require(throws: GuestfsError.self) { try g.listDevices() }
         #expect(error.function == "guestfs_list_devices")
-        g.close()
+        try await offPool { g.close() }
         // close() reaped qemu: no such process any more.
         #expect(kill(pid, 0) == -1 && errno == ESRCH)
     }

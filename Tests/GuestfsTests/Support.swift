@@ -1,3 +1,4 @@
+import Blocking
 import Foundation
 import Guestfs
 import ProcessRunner
@@ -12,6 +13,13 @@ var testForceTCG: Bool {
 /// Options for every appliance the tests launch.
 var testOptions: GuestfsOptions {
     GuestfsOptions(forceTCG: testForceTCG)
+}
+
+/// Runs libguestfs calls that wait on the appliance for seconds on a thread of their own
+/// (`BlockingExecutor`, as the product's blocking work does), so a 12-25 s launch never holds
+/// one of the cooperative pool's threads (two on this machine) while other suites need them.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await BlockingExecutor.run(name: "vmserial.guestfs-test", work)
 }
 
 /// A fresh directory under the system's temporary directory, removed by `remove()`.
