@@ -272,6 +272,8 @@ public struct Migrator {
 
     /// The virtual size of an image (bytes the guest sees), for creating the target before the copy.
     func virtualSize(_ path: String, format: String) throws -> UInt64 {
+        // qcow2 and raw: read from the header or the file's length here, no qemu-img process.
+        if let size = QcowOverlay.virtualSize(of: path, format: format) { return size }
         let out = try Tool.run("qemu-img", ["info", "--output=json", "-U", "-f", format, path])
         let obj = try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]
         guard let size = Self.byteCount(obj?["virtual-size"]) else {
