@@ -22,6 +22,8 @@ OUT=bench/results
 WORK=$(mktemp -d /tmp/vmserial-bench.XXXXXX)
 chmod 755 "$WORK"
 PREFIX=bench-guest-$$
+# Run folders of its own: no other vmserial on the machine sweeps them (or counts them).
+export VMSERIAL_RUN_DIR=$WORK/run
 export VMSERIAL_REGISTRY=$WORK/registry.sqlite LIBVIRT_DEFAULT_URI=${LIBVIRT_DEFAULT_URI:-qemu:///system} VMSERIAL_ACCEL=tcg
 export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
 cleanup() {

@@ -4,7 +4,8 @@
 #   bare     qemu-system-x86_64 boots the same probe kernel and initramfs with the same three
 #            disks and serials, to power-off (no libvirt at all);
 #   libvirt  `virsh create` of the very transient XML vmserial gives libvirt (kept by a warm-up
-#            `verify --keep`, same overlays), then waiting for the guest's power-off event:
+#            `verify --keep`, same overlays), then waiting until libvirt has stopped it after
+#            the guest powered itself off (the "Stopped" lifecycle event):
 #            libvirt's own cost of starting and stopping a domain, on top of the same boot.
 # Then `verify --reboots 3` against the libvirt anchor doing the same four boots (two QEMU
 # processes that each report twice, destroyed once both reports are in): the cost per cycle.
@@ -26,12 +27,13 @@ OUT=bench/results
 WORK=$(mktemp -d /tmp/vmserial-bench.XXXXXX)
 chmod 755 "$WORK"
 VM=bench-verify-$$
-KEPT=()
+# Run folders of its own: no other vmserial on the machine sweeps them (or counts them).
+export VMSERIAL_RUN_DIR=$WORK/run
 export VMSERIAL_REGISTRY=$WORK/registry.sqlite LIBVIRT_DEFAULT_URI=${LIBVIRT_DEFAULT_URI:-qemu:///system} VMSERIAL_ACCEL=tcg
 cleanup() {
   virsh destroy "$VM" >/dev/null 2>&1 || true
   virsh undefine "$VM" >/dev/null 2>&1 || true
-  for k in "${KEPT[@]}"; do rm -rf "$k"; done
+  [ -f "$WORK/kept" ] && while read -r k; do rm -rf "$k"; done < "$WORK/kept"
   rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
@@ -71,16 +73,28 @@ bare() {
 # the overlays, and the report file the anchor's guest writes to.
 keep() {
   local kept
-  kept=$("$BIN" verify --domain "$VM" --keep "$@" 2>&1 >/dev/null | sed -n 's/.*kept the run folder \([^ ]*\).*/\1/p')
+  "$BIN" verify --domain "$VM" --keep "$@" > "$WORK/keep.out" 2> "$WORK/keep.err" ||
+    { echo "bench: verify --keep $* failed:" >&2; cat "$WORK/keep.out" "$WORK/keep.err" >&2; exit 1; }
+  kept=$(sed -n 's/.*kept the run folder \([^ ]*\).*/\1/p' "$WORK/keep.err")
   [ -n "$kept" ] && [ -f "$kept/domain-1.xml" ] || { echo "bench: verify --keep kept no run folder" >&2; exit 1; }
-  KEPT+=("$kept")
+  echo "$kept" >> "$WORK/kept"
   echo "$kept"
 }
 
-# libvirt's own start and stop: create the transient domain, wait for the guest's power-off event.
+# libvirt's own start and stop: create the transient domain (one virsh process), wait until
+# libvirt says it stopped after the guest powered itself off ("Stopped", which follows
+# "Shutdown" once QEMU is gone: the stop is libvirt's cost too).
 anchor() {
+  local fd pid line stopped=no
   : > "$K1/report.txt"
-  virsh -q "create $K1/domain-1.xml; event --domain $VM --event lifecycle --timeout 300" >/dev/null
+  exec {fd}< <(exec virsh -q "create $K1/domain-1.xml; event --domain $VM --event lifecycle --loop --timeout 300" 2>&1)
+  pid=$!
+  while read -r -t 300 line <&"$fd"; do
+    [[ $line == *Stopped* ]] && stopped=yes && break
+  done
+  kill "$pid" 2>/dev/null || true
+  exec {fd}<&-
+  [ $stopped = yes ] || { echo "bench: the anchor's domain never stopped" >&2; exit 1; }
   grep -q $ENDMARK "$K1/report.txt"
 }
 
@@ -106,10 +120,11 @@ anchor_reboots() {
 
 timed() { local t0 t1; t0=$(now); "$@"; t1=$(now); awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}'; }
 
+run_to() { local out=$1; shift; "$@" > "$out"; }
 verify_json() {
   local out=$1; shift
   local t
-  t=$(timed "$BIN" verify --domain "$VM" --json --timings "$@" > "$out")
+  t=$(timed run_to "$out" "$BIN" verify --domain "$VM" --json --timings "$@")
   grep -q '"ok" : true' "$out" || { echo "bench: verify failed" >&2; cat "$out" >&2; exit 1; }
   python3 -c "import json,sys; d=json.load(open('$out')); d['wall']=$t; json.dump(d, open('$out','w'))"
   echo "$t"

@@ -129,7 +129,11 @@ extension ProbeReport {
 
     /// Counts complete reports cheaply (while polling a console file).
     public static func countComplete(_ text: String) -> Int {
-        text.components(separatedBy: endMarker).count - 1
+        // Only end lines closed by their newline: a reader woken while the report is being
+        // written may see "VMSERIAL-REPORT-END lin" and must wait for the rest.
+        // By scalars: "\r\n" is one Character, and a firmware console ends lines with it.
+        text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+            .filter { Substring($0).contains(endMarker) }.count
     }
 
     /// Parses exactly one report (the first one in `text`).

@@ -88,6 +88,18 @@ struct ProbeReportTests {
         #expect(ProbeReport.countComplete(cut) == 0)
     }
 
+    @Test("a report read while its end line is being written is not complete yet; with its newline it is")
+    func endLineBeingWritten() throws {
+        let report = try fixture("report-pc-4bus.txt")
+        let end = try #require(report.range(of: "VMSERIAL-REPORT-END"))
+        for cut in [report[..<end.upperBound], report[..<report.index(end.upperBound, offsetBy: 4)],
+                    report[..<report.index(before: report.endIndex)]] {
+            #expect(ProbeReport.countComplete(String(cut)) == 0, "\(cut.suffix(30))")
+        }
+        #expect(ProbeReport.countComplete(report) == 1)
+        #expect(ProbeReport.countComplete(report.replacingOccurrences(of: "\n", with: "\r\n")) == 1)
+    }
+
     @Test func lineCountMismatch() throws {
         let report = try fixture("report-pc-4bus.txt")
         #expect(throws: ProbeReportError.lineCountMismatch(declared: 6, seen: 5)) {
