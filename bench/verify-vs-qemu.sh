@@ -89,12 +89,14 @@ anchor() {
   : > "$K1/report.txt"
   exec {fd}< <(exec virsh -q "create $K1/domain-1.xml; event --domain $VM --event lifecycle --loop --timeout 300" 2>&1)
   pid=$!
+  local seen=""
   while read -r -t 300 line <&"$fd"; do
+    seen+="$line"$'\n'
     [[ $line == *Stopped* ]] && stopped=yes && break
   done
   kill "$pid" 2>/dev/null || true
   exec {fd}<&-
-  [ $stopped = yes ] || { echo "bench: the anchor's domain never stopped" >&2; exit 1; }
+  [ $stopped = yes ] || { echo "bench: the anchor's domain never stopped; virsh said: $seen" >&2; exit 1; }
   grep -q $ENDMARK "$K1/report.txt"
 }
 

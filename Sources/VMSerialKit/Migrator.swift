@@ -310,17 +310,17 @@ public struct Migrator {
 
     /// qemu-img convert, with its progress turned into bytes. With a backing file, `-B`
     /// writes only what differs from the base, so the overlay holds the same guest view.
-    /// `target` is the file `guardingTarget` claimed: the image is made in it (`-n`: qemu-img
-    /// neither creates nor replaces the file).
+    /// `target` is the file `guardingTarget` claimed: the image is made in it (qemu-img opens
+    /// the path as `qemu-img create` did before, never a new file beside it).
     func offlineCopy(source: String, sourceFormat: String, target: String, format: String, backing: String?, total: UInt64) throws -> UInt64 {
-        try createImage(target, format: format, size: virtualSize(source, format: sourceFormat), backing: backing)
-        var args = ["convert", "-p", "-n", "-f", sourceFormat, "-O", format]
+        var args = ["convert", "-p", "-f", sourceFormat, "-O", format]
         if let backing {
-            args += ["-B", URL(fileURLWithPath: backing).standardizedFileURL.path, "-F", (try? baseFormat(backing)) ?? "raw"]
-        } else {
-            // Just made, with no backing file: it reads as zeros, so zeros need not be written.
-            args += ["--target-is-zero"]
+            try createImage(target, format: format, size: virtualSize(source, format: sourceFormat), backing: backing)
+            args += ["-n", "-B", URL(fileURLWithPath: backing).standardizedFileURL.path, "-F", (try? baseFormat(backing)) ?? "raw"]
         }
+        // Without a backing file qemu-img makes the image itself in the claimed, empty file (the
+        // same file: it opens it without O_EXCL and truncates), one process fewer; a new image
+        // reads as zeros, so zeros are not written.
         args += [source, target]
         try runWithProgress("qemu-img", args, total: total)
         return total
