@@ -24,7 +24,7 @@ extension Integration.HardeningIntegrationTests {
 
     @Test("guest mode keeps the guest's own /var/lib/vmserial, and removes only the reporter's files from its folder")
     func guestStateIsNotTheReporters() throws {
-        let guestImage = Integration.GuestVerifyIntegrationTests.guestImage
+        let guestImage = Sandbox.guestImage
         guard FileManager.default.fileExists(atPath: guestImage) else {
             Issue.record("\(guestImage) is missing: run `make images`")
             return

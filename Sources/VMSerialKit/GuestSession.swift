@@ -284,7 +284,7 @@ public enum ReporterInstaller {
         try s.mount(readonly: false)
         let g = s.handle
         return try s.guestfs {
-            try removeFiles(g)
+            try removeFiles(g, afterHook: { KillPoint.verifyGuestRemoving.reached() })
             var left: [String] = []
             for p in [GuestReporter.scriptPath, GuestReporter.initdHookPath, GuestReporter.systemdUnitPath,
                       GuestReporter.systemdWantsLink] where try g.exists(p) || g.isSymlink(p) {
@@ -304,15 +304,20 @@ public enum ReporterInstaller {
         }
     }
 
-    static func removeFiles(_ g: Guestfs) throws {
-        for p in [GuestReporter.scriptPath, GuestReporter.initdHookPath, GuestReporter.systemdUnitPath, GuestReporter.systemdWantsLink] {
+    /// The hooks go first and are synced: a kill after `afterHook` leaves files that no longer
+    /// run at boot (the guest no longer powers itself off), and the next removal takes them.
+    static func removeFiles(_ g: Guestfs, afterHook: () -> Void = {}) throws {
+        for p in [GuestReporter.initdHookPath, GuestReporter.systemdWantsLink, GuestReporter.systemdUnitPath] {
             try g.rmF(p)
         }
-        try removeStateDirectory(g)
         if try g.isFile("/etc/rc.local", followSymlinks: true) {
             let text = try g.readText("/etc/rc.local")
             if text.contains(GuestReporter.rcLocalMarker) { try g.write("/etc/rc.local", withoutRCLocalHook(text)) }
         }
+        try g.sync()
+        afterHook()
+        try g.rmF(GuestReporter.scriptPath)
+        try removeStateDirectory(g)
     }
 
     /// Takes out of the reporter's state folder only the files the reporter and the installer

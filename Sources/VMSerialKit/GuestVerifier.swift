@@ -104,7 +104,10 @@ public struct GuestVerifier: ContextHolder {
             if state.mayHaveInstalled, !state.removed, !Interrupts.shared.interrupted {
                 progress("removing the reporter from \(name)'s disk")
                 if let problem = removeReporter(name, forceTCG: forceTCG, os: state.os) {
+                    // The run folder and its journal stay: the next vmserial run tries again (`StaleState`).
                     progress("warning: \(problem)")
+                } else {
+                    state.run?.remove()
                 }
             }
         }
@@ -119,7 +122,11 @@ public struct GuestVerifier: ContextHolder {
         }
         let run = try reused?.run ?? RunDirectory(label: name, for: connection, domainXML: real.xml())
         var handOver = false        // set once everything went well and `keeping` takes the appliance
-        defer { if !handOver { run.remove() } }
+        // While the reporter may still be on the disk, the removal above takes the folder (and its journal) away.
+        defer { if !handOver, !state.mayHaveInstalled || state.removed { run.remove() } }
+        state.run = run
+        let journal = GuestJournal(run: run, domain: name, drives: drives, forceTCG: forceTCG, progress: progress)
+        if let r = reused { journal.served(by: r.servers) }
         var kept = reused?.session  // served disks: the one appliance, waiting through the boots
         var servers = reused?.servers
         state.session = kept
@@ -147,6 +154,7 @@ public struct GuestVerifier: ContextHolder {
                 let s = try DiskServers(drives: drives, run: run)
                 servers = s
                 state.servers = s
+                journal.served(by: s)
                 session = try GuestSession(domain: name, servers: s, forceTCG: forceTCG, progress: progress)
                 kept = session
             case .files(let why):
@@ -154,6 +162,8 @@ public struct GuestVerifier: ContextHolder {
                 session = try GuestSession(domain: name, drives: drives, writable: true, forceTCG: forceTCG, progress: progress)
             }
             state.session = session
+            journal.appliance(session)
+            KillPoint.verifyGuestAppliance.reached()
             session.quickLook = true
             defer {
                 if kept == nil {
@@ -166,7 +176,9 @@ public struct GuestVerifier: ContextHolder {
             state.osFoundBy = session.osFoundBy
             progress("found \(ReporterInstaller.describe(info)) on \(info.root) (\(session.osFoundBy ?? "inspection")); installing the reporter")
             state.mayHaveInstalled = info.type == "linux"
+            journal.reporter(state.mayHaveInstalled, os: info)
             hook = try ReporterInstaller.install(session, actions: actions)
+            KillPoint.verifyGuestInstalled.reached()
         }
 
         // Phase 2: the boots.
@@ -186,11 +198,13 @@ public struct GuestVerifier: ContextHolder {
             session = try GuestSession(domain: name, drives: try GuestSession.drives(of: real), writable: true,
                                        forceTCG: forceTCG, progress: progress)
             state.session = session
+            journal.appliance(session)
             report.appliance?.starts += 1
             if let os = state.os { session.adopt(os) }
         }
         defer { if !handOver { session.close() } }
         let files = try ReporterInstaller.readReports(session)
+        KillPoint.verifyGuestRead.reached()
         // Every boot left a report on the disk (boot numbers count the live migration's source
         // boot too); each cycle's is checked against the serial port's.
         for (i, boot) in boots.enumerated() {
@@ -204,6 +218,7 @@ public struct GuestVerifier: ContextHolder {
         }
         let left = try ReporterInstaller.remove(session)
         state.removed = true
+        if left.isEmpty { journal.reporter(false) }
         if !left.isEmpty {
             let last = report.cycles.count - 1
             report.cycles[last].checks.append(Check(what: "reporter removed (\(hook.rawValue))", expected: "(nothing left)",
@@ -342,6 +357,8 @@ final class CleanupState: @unchecked Sendable {
     @Guarded var osFoundBy: String? = nil
     @Guarded var mayHaveInstalled = false
     @Guarded var removed = false
+    /// The run folder, removed after a late removal of the reporter succeeded (it holds the journal).
+    @Guarded var run: RunDirectory? = nil
 }
 
 /// Waits (at most 5 s) until a process has exited (gone or a zombie): its image locks are then released.
