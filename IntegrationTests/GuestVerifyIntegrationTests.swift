@@ -165,21 +165,30 @@ extension Sandbox {
         return try json(try vmserial("serials", "--domain", vm, "--json"))
     }
 
-    /// What of the reporter is on the guest's root disk (read-only look, as a user would check).
-    func reporterLeftovers(_ image: String) throws -> [String] {
-        let g = try Guestfs(options: GuestfsOptions(forceTCG: ProcessInfo.processInfo.environment["VMSERIAL_ACCEL"] != "kvm"))
-        defer { g.close() }
-        try g.addDrive(image, format: "qcow2", readonly: true)
-        try g.launch()
-        let root = try #require(try g.inspectOS().first)
-        try g.mountInspected(root: root, readonly: true)
-        var left: [String] = []
-        for p in [GuestReporter.scriptPath, GuestReporter.initdHookPath, GuestReporter.systemdUnitPath,
-                  GuestReporter.systemdWantsLink, GuestReporter.stateDirectory] where try g.exists(p) || g.isSymlink(p) {
-            left.append(p)
+    /// What of the reporter is on a guest's root disk (read-only look, as a user would check).
+    /// `isRoot` proves the look is at the right filesystem (by default: the small guest's own init scripts).
+    func reporterLeftovers(_ image: String,
+                           isRoot: (Guestfs) throws -> Bool = { try $0.isFile("/etc/init.d/rcS", followSymlinks: true) }) throws -> [String] {
+        try withGuestRoot(image, readonly: true) { g in
+            #expect(try isRoot(g), "the look is at the guest's root filesystem")
+            return try [GuestReporter.scriptPath, GuestReporter.initdHookPath, GuestReporter.systemdUnitPath,
+                        GuestReporter.systemdWantsLink, GuestReporter.stateDirectory].filter { try g.exists($0) || g.isSymlink($0) }
         }
-        // The image's own init scripts are still there: the check looks at the right filesystem.
-        #expect(try g.isFile("/etc/init.d/rcS", followSymlinks: true))
-        return left
     }
+}
+
+/// Opens a guest image's root filesystem for `body` (one appliance start).
+func withGuestRoot<T>(_ image: String, readonly: Bool, _ body: (Guestfs) throws -> T) throws -> T {
+    let g = try Guestfs(options: GuestfsOptions(forceTCG: ProcessInfo.processInfo.environment["VMSERIAL_ACCEL"] != "kvm"))
+    defer { g.close() }
+    try g.addDrive(image, format: "qcow2", readonly: readonly)
+    try g.launch()
+    let root = try #require(try g.inspectOS().first)
+    try g.mountInspected(root: root, readonly: readonly)
+    let result = try body(g)
+    if !readonly {
+        try g.umountAll()
+        try g.sync()
+    }
+    return result
 }

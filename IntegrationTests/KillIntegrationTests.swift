@@ -385,6 +385,7 @@ final class KillIntegrationTests {
                 #expect(marks.contains { $0.role == .diskServer } && marks.contains { $0.role == .appliance }, "\(point): the journal names the disk servers and the appliance: \(marks)")
             }
             let stderr = try checkAndRepair(vm, point: point)
+            print("kill \(point): journaled \(marks.count) processes, \(folders.count) appliance folders, reporter \(mayBeInstalled ? "may be installed: taken out by the next run" : "not written")")
             if !left.isEmpty {
                 #expect(stderr.contains("cleaned up after a vmserial process that is gone"), "\(point) (killed: \(landed)): \(stderr)")
             }

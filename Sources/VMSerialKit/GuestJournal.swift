@@ -11,7 +11,8 @@ extension Journal {
         public var readonly: Bool
     }
 
-    /// What the reporter's removal needs of the guest OS: its root and where each filesystem mounts (`OSInfo`).
+    /// What the reporter's removal needs of the guest OS: its root and where each filesystem
+    /// mounts (as `OSInfo` has them); the rest of `OSInfo` only names the OS in messages.
     public struct GuestOS: Codable, Equatable, Sendable {
         public struct Mount: Codable, Equatable, Sendable {
             public var mountpoint: String
@@ -20,27 +21,17 @@ extension Journal {
 
         public var root: String
         public var type: String
-        public var distro: String
-        public var productName: String
-        public var majorVersion: Int
-        public var minorVersion: Int
-        public var hostname: String
         public var mountpoints: [Mount]
 
         init(_ os: OSInfo) {
             root = os.root
             type = os.type
-            distro = os.distro
-            productName = os.productName
-            majorVersion = os.majorVersion
-            minorVersion = os.minorVersion
-            hostname = os.hostname
             mountpoints = os.mountpoints.map { Mount(mountpoint: $0.mountpoint, device: $0.device) }
         }
 
         var info: OSInfo {
-            OSInfo(root: root, type: type, distro: distro, productName: productName, majorVersion: majorVersion,
-                   minorVersion: minorVersion, hostname: hostname, mountpoints: mountpoints.map { ($0.mountpoint, $0.device) })
+            OSInfo(root: root, type: type, distro: "unknown", productName: "unknown", majorVersion: 0, minorVersion: 0,
+                   hostname: "unknown", mountpoints: mountpoints.map { ($0.mountpoint, $0.device) })
         }
     }
 }

@@ -39,9 +39,10 @@ public final class GuestSession {
 
     /// Adds the drives and launches the appliance. `writable: false` adds every drive read-only
     /// (libguestfs then puts a throw-away overlay in front, so nothing reaches the images).
+    /// `run`: libguestfs' temporary folder goes inside it (a kill leaves it where the sweep looks).
     public convenience init(domain: String, drives: [(path: String, format: String, readonly: Bool)], writable: Bool,
-                            forceTCG: Bool, progress: (String) -> Void) throws {
-        try self.init(domain: domain, count: drives.count, how: "", forceTCG: forceTCG, progress: progress) { h in
+                            forceTCG: Bool, run: RunDirectory? = nil, progress: (String) -> Void) throws {
+        try self.init(domain: domain, count: drives.count, how: "", forceTCG: forceTCG, run: run, progress: progress) { h in
             for d in drives { try h.addDrive(d.path, format: d.format, readonly: !writable || d.readonly) }
         }
     }
@@ -49,18 +50,20 @@ public final class GuestSession {
     /// Launches the appliance over the disks `servers` serve (qemu-nbd), in their order: the
     /// images stay open in the servers, so a guest can boot on them while this appliance waits
     /// (call `refresh()` before reading what the guest wrote).
-    public convenience init(domain: String, servers: DiskServers, forceTCG: Bool, progress: (String) -> Void) throws {
+    public convenience init(domain: String, servers: DiskServers, forceTCG: Bool, run: RunDirectory? = nil,
+                            progress: (String) -> Void) throws {
         try self.init(domain: domain, count: servers.served.count, how: " (served by qemu-nbd)", forceTCG: forceTCG,
-                      progress: progress) { h in
+                      run: run, progress: progress) { h in
             for s in servers.served { try h.addNBDDrive(socket: s.socket, readonly: s.readonly) }
         }
     }
 
-    private init(domain: String, count: Int, how: String, forceTCG: Bool, progress: (String) -> Void,
+    private init(domain: String, count: Int, how: String, forceTCG: Bool, run: RunDirectory?, progress: (String) -> Void,
                  add: (Guestfs) throws -> Void) throws {
         self.domain = domain
         do {
-            handle = try Guestfs(options: GuestfsOptions(forceTCG: forceTCG, appliancePath: HostPaths.fixedAppliance()))
+            handle = try Guestfs(options: GuestfsOptions(forceTCG: forceTCG, appliancePath: HostPaths.fixedAppliance(),
+                                                         temporaryFolder: run?.root))
             try add(handle)
         } catch let e as GuestfsError {
             throw VMSerialError.failed("libguestfs could not open the disks of \(domain): \(e.message)")

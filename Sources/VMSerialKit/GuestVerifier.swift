@@ -155,11 +155,11 @@ public struct GuestVerifier: ContextHolder {
                 servers = s
                 state.servers = s
                 journal.served(by: s)
-                session = try GuestSession(domain: name, servers: s, forceTCG: forceTCG, progress: progress)
+                session = try GuestSession(domain: name, servers: s, forceTCG: forceTCG, run: run, progress: progress)
                 kept = session
             case .files(let why):
                 progress("the guest boots on its image files (\(why)): the appliance starts again after the boots")
-                session = try GuestSession(domain: name, drives: drives, writable: true, forceTCG: forceTCG, progress: progress)
+                session = try GuestSession(domain: name, drives: drives, writable: true, forceTCG: forceTCG, run: run, progress: progress)
             }
             state.session = session
             journal.appliance(session)
@@ -196,7 +196,7 @@ public struct GuestVerifier: ContextHolder {
         } else {
             real = try DomainDefinition(xml: connection.lookupDomain(name: name).xmlDesc(inactive: true))
             session = try GuestSession(domain: name, drives: try GuestSession.drives(of: real), writable: true,
-                                       forceTCG: forceTCG, progress: progress)
+                                       forceTCG: forceTCG, run: run, progress: progress)
             state.session = session
             journal.appliance(session)
             report.appliance?.starts += 1
