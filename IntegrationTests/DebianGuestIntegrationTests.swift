@@ -21,24 +21,6 @@ final class DebianGuestIntegrationTests {
         return Dictionary(rows.map { ($0["what"] as? String ?? "", $0) }, uniquingKeysWith: { a, _ in a })
     }
 
-    /// What of the reporter is on the guest's root disk, read-only; also proves the look is at the
-    /// Debian root (systemd is its init).
-    func reporterLeftovers(_ image: String) throws -> [String] {
-        let g = try Guestfs(options: GuestfsOptions(forceTCG: ProcessInfo.processInfo.environment["VMSERIAL_ACCEL"] != "kvm"))
-        defer { g.close() }
-        try g.addDrive(image, format: "qcow2", readonly: true)
-        try g.launch()
-        let root = try #require(try g.inspectOS().first)
-        try g.mountInspected(root: root, readonly: true)
-        #expect(try g.readlink("/sbin/init").hasSuffix("systemd"))
-        var left: [String] = []
-        for p in [GuestReporter.scriptPath, GuestReporter.initdHookPath, GuestReporter.systemdUnitPath,
-                  GuestReporter.systemdWantsLink, GuestReporter.stateDirectory] where try g.exists(p) || g.isSymlink(p) {
-            left.append(p)
-        }
-        return left
-    }
-
     @Test("Debian guest, guest mode: Debian's udev names virtio, SATA and SCSI disks by the serials vmserial assigned; nothing of the reporter is left; inspect judges the fstab by-id entries")
     func debianGuestMode() throws {
         let vm = box.name("deb")
@@ -80,7 +62,8 @@ final class DebianGuestIntegrationTests {
         #expect(seen.contains { $0.what.hasPrefix("report on the guest's disk") && $0.ok }, "\(seen)")
 
         let image = try #require(try box.definition(vm).devices.disks.first?.source)
-        #expect(try reporterLeftovers(image) == [])
+        // The look is at the Debian root: systemd is its init.
+        #expect(try box.reporterLeftovers(image, isRoot: { try $0.readlink("/sbin/init").hasSuffix("systemd") }) == [])
 
         // The image's fstab entries by id, judged against the VM: both name disks it has.
         let i = try box.vmserial("inspect", "--domain", vm, "--json")

@@ -6,25 +6,9 @@ import Testing
 import VMSerialKit
 
 extension Integration.HardeningIntegrationTests {
-    /// Opens the guest image's root filesystem for `body` (one appliance start).
-    func withGuestRoot<T>(_ image: String, readonly: Bool, _ body: (Guestfs) throws -> T) throws -> T {
-        let g = try Guestfs(options: GuestfsOptions(forceTCG: ProcessInfo.processInfo.environment["VMSERIAL_ACCEL"] != "kvm"))
-        defer { g.close() }
-        try g.addDrive(image, format: "qcow2", readonly: readonly)
-        try g.launch()
-        let root = try #require(try g.inspectOS().first)
-        try g.mountInspected(root: root, readonly: readonly)
-        let result = try body(g)
-        if !readonly {
-            try g.umountAll()
-            try g.sync()
-        }
-        return result
-    }
-
     @Test("guest mode keeps the guest's own /var/lib/vmserial, and removes only the reporter's files from its folder")
     func guestStateIsNotTheReporters() throws {
-        let guestImage = Integration.GuestVerifyIntegrationTests.guestImage
+        let guestImage = Sandbox.guestImage
         guard FileManager.default.fileExists(atPath: guestImage) else {
             Issue.record("\(guestImage) is missing: run `make images`")
             return

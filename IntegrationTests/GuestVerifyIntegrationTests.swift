@@ -13,54 +13,13 @@ extension Integration {
 @Suite
 final class GuestVerifyIntegrationTests {
     let box: Sandbox
-    static let guestImage = "\(packageRoot)/images/build/guest.qcow2"
 
     init() throws { box = try Sandbox() }
-
-    /// A VM whose root disk is a copy of the guest image, booted by the probe kernel with root= on it.
-    func launchGuest(_ vm: String, extra: [Sandbox.DiskSpec]) throws -> [String: Any] {
-        guard FileManager.default.fileExists(atPath: Self.guestImage) else {
-            Issue.record("\(Self.guestImage) is missing: run `make images`")
-            throw CancellationError()
-        }
-        let root = "\(vm)-root.qcow2"
-        try FileManager.default.copyItem(atPath: Self.guestImage, toPath: "\(box.dir)/\(root)")
-        var disks = [Sandbox.DiskSpec(name: "root", bus: "virtio", file: root)]
-        disks += extra
-        // The uncompressed PVH kernel boots faster under TCG; the bzImage where it was not built.
-        let pvh = "\(packageRoot)/images/build/probe-vmlinux"
-        let kernel = FileManager.default.fileExists(atPath: pvh) ? pvh : "\(packageRoot)/images/build/probe-vmlinuz"
-        let spec = try box.spec(vm, disks: disks, extra: [
-            "boot": ["kernel": kernel, "initrd": "\(packageRoot)/images/build/probe-initrd.img",
-                     "cmdline": "console=ttyS0 quiet vmserial.mode=boot root=LABEL=vmroot"],
-        ])
-        let r = try box.vmserial("launch", spec, "--no-start")
-        #expect(r.status == 0, "\(r.all)")
-        return try box.json(try box.vmserial("serials", "--domain", vm, "--json"))
-    }
-
-    /// What of the reporter is on the guest's root disk (read-only look, as a user would check).
-    func reporterLeftovers(_ image: String) throws -> [String] {
-        let g = try Guestfs(options: GuestfsOptions(forceTCG: ProcessInfo.processInfo.environment["VMSERIAL_ACCEL"] != "kvm"))
-        defer { g.close() }
-        try g.addDrive(image, format: "qcow2", readonly: true)
-        try g.launch()
-        let root = try #require(try g.inspectOS().first)
-        try g.mountInspected(root: root, readonly: true)
-        var left: [String] = []
-        for p in [GuestReporter.scriptPath, GuestReporter.initdHookPath, GuestReporter.systemdUnitPath,
-                  GuestReporter.systemdWantsLink, GuestReporter.stateDirectory] where try g.exists(p) || g.isSymlink(p) {
-            left.append(p)
-        }
-        // The image's own init scripts are still there: the check looks at the right filesystem.
-        #expect(try g.isFile("/etc/init.d/rcS", followSymlinks: true))
-        return left
-    }
 
     @Test("guest mode: the guest's own OS sees the registered serials and by-id names across a reboot and an offline migration; the reporter is gone afterwards")
     func guestModeAcrossRebootAndMigration() throws {
         let vm = box.name("guest")
-        let assigned = try launchGuest(vm, extra: [
+        let assigned = try box.launchGuest(vm, extra: [
             .init(name: "data", bus: "scsi"),
             .init(name: "logs", bus: "sata"),
         ])
@@ -102,7 +61,7 @@ final class GuestVerifyIntegrationTests {
         let sources = try box.definition(vm).devices.disks.compactMap(\.source)
         #expect(sources.allSatisfy { $0.hasPrefix(newHome + "/") }, "\(sources)")
         let root = try #require(sources.first { $0.contains("root") })
-        #expect(try reporterLeftovers(root) == [])
+        #expect(try box.reporterLeftovers(root) == [])
         let active = try box.connection.lookupDomain(name: vm).isActive
         #expect(!active)
     }
@@ -110,7 +69,7 @@ final class GuestVerifyIntegrationTests {
     @Test("guest mode on served disks: one appliance start for a guest reboot and a relaunch, the guest's writes reach the image intact, no disk server is left")
     func guestModeServedOneAppliance() throws {
         let vm = box.name("served")
-        let assigned = try launchGuest(vm, extra: [.init(name: "data", bus: "scsi")])
+        let assigned = try box.launchGuest(vm, extra: [.init(name: "data", bus: "scsi")])
         let image = try #require(try box.definition(vm).devices.disks.first?.source)
 
         let r = try box.vmserial("verify", "--domain", vm, "--mode", "guest", "--reboots", "1", "--relaunch", "--json")
@@ -140,7 +99,7 @@ final class GuestVerifyIntegrationTests {
         #expect(servers.isEmpty, "\(servers)")
         let check = try run("qemu-img", ["check", image])
         #expect(check.status == 0, "\(check.all)")
-        #expect(try reporterLeftovers(image) == [])
+        #expect(try box.reporterLeftovers(image) == [])
         #expect(try box.definition(vm).devices.disks.allSatisfy { $0.type == "file" }, "the persistent definition keeps its files")
     }
 
@@ -160,7 +119,7 @@ final class GuestVerifyIntegrationTests {
     @Test("Ctrl-C while the guest runs: exit 130, the guest is stopped, the reporter is taken out of its disk")
     func interruptedGuestMode() throws {
         let vm = box.name("gctrlc")
-        _ = try launchGuest(vm, extra: [])
+        _ = try box.launchGuest(vm, extra: [])
         let image = try #require(try box.definition(vm).devices.disks.first?.source)
         // Three boots planned: the guest is still busy when it is interrupted.
         let p = try startVmserial(["verify", "--domain", vm, "--mode", "guest", "--reboots", "2"],
@@ -176,7 +135,60 @@ final class GuestVerifyIntegrationTests {
         #expect(exit.status == 130, "\(stderr)")
         #expect(try !dom.isActive, "the guest was stopped")
         #expect(stderr.contains("removing the reporter"), "\(stderr)")
-        #expect(try reporterLeftovers(image) == [])
+        #expect(try box.reporterLeftovers(image) == [])
     }
 }
+}
+
+extension Sandbox {
+    static let guestImage = "\(packageRoot)/images/build/guest.qcow2"
+
+    /// A VM whose root disk is a copy of the guest image, booted by the probe kernel with root= on it.
+    func launchGuest(_ vm: String, extra: [Sandbox.DiskSpec]) throws -> [String: Any] {
+        guard FileManager.default.fileExists(atPath: Self.guestImage) else {
+            Issue.record("\(Self.guestImage) is missing: run `make images`")
+            throw CancellationError()
+        }
+        let root = "\(vm)-root.qcow2"
+        try FileManager.default.copyItem(atPath: Self.guestImage, toPath: "\(dir)/\(root)")
+        var disks = [Sandbox.DiskSpec(name: "root", bus: "virtio", file: root)]
+        disks += extra
+        // The uncompressed PVH kernel boots faster under TCG; the bzImage where it was not built.
+        let pvh = "\(packageRoot)/images/build/probe-vmlinux"
+        let kernel = FileManager.default.fileExists(atPath: pvh) ? pvh : "\(packageRoot)/images/build/probe-vmlinuz"
+        let path = try spec(vm, disks: disks, extra: [
+            "boot": ["kernel": kernel, "initrd": "\(packageRoot)/images/build/probe-initrd.img",
+                     "cmdline": "console=ttyS0 quiet vmserial.mode=boot root=LABEL=vmroot"],
+        ])
+        let r = try vmserial("launch", path, "--no-start")
+        #expect(r.status == 0, "\(r.all)")
+        return try json(try vmserial("serials", "--domain", vm, "--json"))
+    }
+
+    /// What of the reporter is on a guest's root disk (read-only look, as a user would check).
+    /// `isRoot` proves the look is at the right filesystem (by default: the small guest's own init scripts).
+    func reporterLeftovers(_ image: String,
+                           isRoot: (Guestfs) throws -> Bool = { try $0.isFile("/etc/init.d/rcS", followSymlinks: true) }) throws -> [String] {
+        try withGuestRoot(image, readonly: true) { g in
+            #expect(try isRoot(g), "the look is at the guest's root filesystem")
+            return try [GuestReporter.scriptPath, GuestReporter.initdHookPath, GuestReporter.systemdUnitPath,
+                        GuestReporter.systemdWantsLink, GuestReporter.stateDirectory].filter { try g.exists($0) || g.isSymlink($0) }
+        }
+    }
+}
+
+/// Opens a guest image's root filesystem for `body` (one appliance start).
+func withGuestRoot<T>(_ image: String, readonly: Bool, _ body: (Guestfs) throws -> T) throws -> T {
+    let g = try Guestfs(options: GuestfsOptions(forceTCG: ProcessInfo.processInfo.environment["VMSERIAL_ACCEL"] != "kvm"))
+    defer { g.close() }
+    try g.addDrive(image, format: "qcow2", readonly: readonly)
+    try g.launch()
+    let root = try #require(try g.inspectOS().first)
+    try g.mountInspected(root: root, readonly: readonly)
+    let result = try body(g)
+    if !readonly {
+        try g.umountAll()
+        try g.sync()
+    }
+    return result
 }

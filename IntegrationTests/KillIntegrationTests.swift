@@ -5,7 +5,7 @@ import Testing
 import VMSerialKit
 
 /// Issue 13, part 3: SIGKILL at any moment loses nothing. Each command (launch, migrate offline,
-/// with --backing and live, verify in probe mode) is killed at each of its stages (`KillPoint`:
+/// with --backing and live, verify in probe and in guest mode) is killed at each of its stages (`KillPoint`:
 /// vmserial waits there, so the kill lands exactly between a definition and the registry's
 /// commit, during a copy, while a probe runs), and at points spread over its measured run time,
 /// drawn from a seed (printed; VMSERIAL_KILL_SEED replays it). VMSERIAL_KILL_POINTS sets the
@@ -18,7 +18,9 @@ import VMSerialKit
 ///     left, saying so) and the command run again to the end: no run folder, no qemu-nbd, no
 ///     probe domain, no partial copy;
 /// (d) the domain's file, the one the registry names, holds the disk's data; a move that did
-///     not commit leaves no target behind.
+///     not commit leaves no target behind;
+/// (e) guest mode: the reporter is gone from the guest's disk (looked at from outside), taken out
+///     by the next run only when the dead run's journal says it may be there.
 extension Integration {
 @Suite
 final class KillIntegrationTests {
@@ -337,6 +339,70 @@ final class KillIntegrationTests {
             #expect(r.status == 0, "\(point): the next verify passes: \(r.all)")
             try expectNothingLeft(vm, point: point)
         }
+    }
+
+    /// The journals the killed runs left in their run folders, read before the next run sweeps them.
+    func journals() -> [Journal] {
+        let folders = (try? FileManager.default.contentsOfDirectory(atPath: runDir)) ?? []
+        return folders.compactMap { folder in
+            FileManager.default.contents(atPath: "\(runDir)/\(folder)/\(Journal.fileName)").flatMap { try? JSONDecoder().decode(Journal.self, from: $0) }
+        }
+    }
+
+    /// Every other process whose command line names `text`: a disk server (its socket and image),
+    /// an appliance (its sockets or image files) or a guest's QEMU.
+    func processes(naming text: String) -> [String] {
+        let me = getpid()
+        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
+            guard let pid = Int32(entry), pid != me,
+                  let raw = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"), !raw.isEmpty else { return nil }
+            let line = String(decoding: raw.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+            return line.contains(text) ? "\(pid): \(line)" : nil
+        }
+    }
+
+    @Test("SIGKILL of verify (guest mode) at any point: the next run stops the dead run's guest, disk servers and appliance, removes its folders and takes the reporter out of the guest's disk")
+    func killVerifyGuest() throws {
+        let vm = box.name("kg")
+        _ = try box.launchGuest(vm, extra: [.init(name: "data", bus: "scsi")])
+        let image = try #require(try box.definition(vm).devices.disks.first?.source)
+        let assigned = try serials(vm)
+        try #require(assigned.count == 2, "\(assigned)")
+        let args = ["verify", "--domain", vm, "--mode", "guest"]
+        let duration = try timed(args)
+        let stages: [KillPoint] = [.verifyGuestAppliance, .verifyGuestInstalled, .verifyProbeStarted, .verifyReported,
+                                   .verifyGuestRead, .verifyGuestRemoving]
+        let all = points(stages, duration: duration, extra: 1, salt: "verify-guest")
+        for (i, at) in all.enumerated() {
+            let point = "verify guest point \(i + 1)/\(all.count) \(at) (VMSERIAL_KILL_SEED=\(Self.seed))"
+            let landed = try killed(args, at: at, label: point)
+            let left = journals()
+            let marks = left.flatMap { $0.processes ?? [] }
+            let folders = left.flatMap { $0.applianceFolders ?? [] }
+            let mayBeInstalled = left.contains { $0.reporter == true }
+            if case let .stage(k) = at {
+                #expect(mayBeInstalled == (k != .verifyGuestAppliance), "\(point): the journal says whether the reporter may be on the disk: \(left)")
+                #expect(marks.contains { $0.role == .diskServer } && marks.contains { $0.role == .appliance }, "\(point): the journal names the disk servers and the appliance: \(marks)")
+            }
+            let stderr = try checkAndRepair(vm, point: point)
+            print("kill \(point): journaled \(marks.count) processes, \(folders.count) appliance folders, reporter \(mayBeInstalled ? "may be installed: taken out by the next run" : "not written")")
+            if !left.isEmpty {
+                #expect(stderr.contains("cleaned up after a vmserial process that is gone"), "\(point) (killed: \(landed)): \(stderr)")
+            }
+            // The reporter is taken out (one appliance start) exactly when the journal says it may be there.
+            #expect(stderr.contains("removed vmserial's reporter from \(vm)'s disk") == mayBeInstalled, "\(point) (killed: \(landed)): \(stderr)")
+            try expectNothingLeft(vm, point: point)
+            #expect(processes(naming: box.dir).isEmpty, "\(point): processes of the dead run left: \(processes(naming: box.dir))")
+            #expect(marks.filter(\.isRunning).isEmpty, "\(point): journaled processes still running: \(marks.filter(\.isRunning))")
+            #expect(folders.filter { FileManager.default.exists($0) }.isEmpty, "\(point): the appliance's folders left: \(folders)")
+            #expect(try box.reporterLeftovers(image) == [], "\(point) (killed: \(landed)): the reporter is gone from \(image)")
+            #expect(try serials(vm) == assigned, "\(point): the serial assignments are those of the launch")
+        }
+        // The guest boots whole again (no reporter powers it off): a guest-mode verify passes and leaves nothing.
+        let r = try vmserial(args)
+        #expect(r.status == 0, "verify --mode guest after the points: \(r.all)")
+        try expectNothingLeft(vm, point: "verify guest after the points")
+        #expect(processes(naming: box.dir).isEmpty, "\(processes(naming: box.dir))")
     }
 }
 }

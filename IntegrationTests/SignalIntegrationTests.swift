@@ -34,7 +34,7 @@ extension Integration.HardeningIntegrationTests {
     /// signal: that one must not end the process while the first one's clean-up runs.
     @Test("SIGTERM twice in guest mode: the clean-up still takes the reporter out of the disk, exit 143")
     func sigtermTwiceInGuestMode() throws {
-        let guestImage = Integration.GuestVerifyIntegrationTests.guestImage
+        let guestImage = Sandbox.guestImage
         guard FileManager.default.fileExists(atPath: guestImage) else {
             Issue.record("\(guestImage) is missing: run `make images`")
             return

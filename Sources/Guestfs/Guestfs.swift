@@ -88,6 +88,9 @@ public final class Guestfs: @unchecked Sendable {
         if let path = options.appliancePath {
             try check("guestfs_set_path", guestfs_set_path(g, path))
         }
+        if let folder = options.temporaryFolder {
+            try check("guestfs_set_tmpdir", guestfs_set_tmpdir(g, folder))
+        }
     }
 
     // MARK: - Calling libguestfs

@@ -23,13 +23,17 @@ public struct GuestfsOptions: Sendable {
     /// `LIBGUESTFS_PATH` or the built-in path. A folder with `README.fixed`, `kernel`,
     /// `initrd` and `root` is a fixed appliance: used as it is, no supermin run.
     public var appliancePath: String?
+    /// The folder in which libguestfs makes this handle's temporary folder (`guestfs_set_tmpdir`;
+    /// nil keeps `TMPDIR` or /tmp). A caller that may be killed puts it where its own clean-up looks.
+    public var temporaryFolder: String?
 
     public init(forceTCG: Bool? = nil, memsizeMiB: Int? = nil, smp: Int? = nil, trace: Bool = false,
-                appliancePath: String? = nil) {
+                appliancePath: String? = nil, temporaryFolder: String? = nil) {
         self.forceTCG = forceTCG
         self.memsizeMiB = memsizeMiB
         self.smp = smp
         self.trace = trace
         self.appliancePath = appliancePath
+        self.temporaryFolder = temporaryFolder
     }
 }

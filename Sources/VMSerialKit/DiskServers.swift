@@ -92,6 +92,13 @@ public final class DiskServers: @unchecked Sendable {
         self.served = served
     }
 
+    /// The servers' pids while they run (for the journal of a guest-mode run).
+    public var pids: [Int32] {
+        lock.lock()
+        defer { lock.unlock() }
+        return processes.map(\.pid)
+    }
+
     /// The socket that serves `path`, if this set serves it.
     public func socket(for path: String) -> String? {
         served.first { $0.path == path }?.socket

@@ -50,9 +50,10 @@ public final class GuestSession {
 
     /// Adds the drives and launches the appliance. `writable: false` adds every drive read-only
     /// (libguestfs then puts a throw-away overlay in front, so nothing reaches the images).
+    /// `run`: libguestfs' temporary folder goes inside it (a kill leaves it where the sweep looks).
     public convenience init(domain: String, drives: [(path: String, format: String, readonly: Bool)], writable: Bool,
-                            forceTCG: Bool, progress: (String) -> Void) throws {
-        try self.init(domain: domain, count: drives.count, how: "", forceTCG: forceTCG, progress: progress) { h in
+                            forceTCG: Bool, run: RunDirectory? = nil, progress: (String) -> Void) throws {
+        try self.init(domain: domain, count: drives.count, how: "", forceTCG: forceTCG, run: run, progress: progress) { h in
             for d in drives { try h.addDrive(d.path, format: d.format, readonly: !writable || d.readonly) }
         }
     }
@@ -60,18 +61,20 @@ public final class GuestSession {
     /// Launches the appliance over the disks `servers` serve (qemu-nbd), in their order: the
     /// images stay open in the servers, so a guest can boot on them while this appliance waits
     /// (call `refresh()` before reading what the guest wrote).
-    public convenience init(domain: String, servers: DiskServers, forceTCG: Bool, progress: (String) -> Void) throws {
+    public convenience init(domain: String, servers: DiskServers, forceTCG: Bool, run: RunDirectory? = nil,
+                            progress: (String) -> Void) throws {
         try self.init(domain: domain, count: servers.served.count, how: " (served by qemu-nbd)", forceTCG: forceTCG,
-                      progress: progress) { h in
+                      run: run, progress: progress) { h in
             for s in servers.served { try h.addNBDDrive(socket: s.socket, readonly: s.readonly) }
         }
     }
 
-    private init(domain: String, count: Int, how: String, forceTCG: Bool, progress: (String) -> Void,
+    private init(domain: String, count: Int, how: String, forceTCG: Bool, run: RunDirectory?, progress: (String) -> Void,
                  add: (Guestfs) throws -> Void) throws {
         self.domain = domain
         do {
-            handle = try Guestfs(options: GuestfsOptions(forceTCG: forceTCG, appliancePath: HostPaths.fixedAppliance()))
+            handle = try Guestfs(options: GuestfsOptions(forceTCG: forceTCG, appliancePath: HostPaths.fixedAppliance(),
+                                                         temporaryFolder: run?.root))
             try add(handle)
         } catch let e as GuestfsError {
             throw VMSerialError.failed("libguestfs could not open the disks of \(domain): \(e.message)")
@@ -286,6 +289,7 @@ public enum ReporterInstaller {
         let g = s.handle
         return try s.guestfs {
             let reports = try reportFiles(g)
+            KillPoint.verifyGuestRead.reached()
             return (reports, try removeMounted(g))
         }
     }
@@ -309,7 +313,7 @@ public enum ReporterInstaller {
 
     /// `remove` on the guest's filesystems as mounted; unmounts and syncs at the end.
     static func removeMounted(_ g: Guestfs) throws -> [String] {
-        try removeFiles(g)
+        try removeFiles(g, afterHook: { KillPoint.verifyGuestRemoving.reached() })
         var left: [String] = []
         for p in [GuestReporter.scriptPath, GuestReporter.initdHookPath, GuestReporter.systemdUnitPath,
                   GuestReporter.systemdWantsLink] where try g.exists(p) || g.isSymlink(p) {
@@ -328,15 +332,20 @@ public enum ReporterInstaller {
         return left
     }
 
-    static func removeFiles(_ g: Guestfs) throws {
-        for p in [GuestReporter.scriptPath, GuestReporter.initdHookPath, GuestReporter.systemdUnitPath, GuestReporter.systemdWantsLink] {
+    /// The hooks go first and are synced: a kill after `afterHook` leaves files that no longer
+    /// run at boot (the guest no longer powers itself off), and the next removal takes them.
+    static func removeFiles(_ g: Guestfs, afterHook: () -> Void = {}) throws {
+        for p in [GuestReporter.initdHookPath, GuestReporter.systemdWantsLink, GuestReporter.systemdUnitPath] {
             try g.rmF(p)
         }
-        try removeStateDirectory(g)
         if try g.isFile("/etc/rc.local", followSymlinks: true) {
             let text = try g.readText("/etc/rc.local")
             if text.contains(GuestReporter.rcLocalMarker) { try g.write("/etc/rc.local", withoutRCLocalHook(text)) }
         }
+        try g.sync()
+        afterHook()
+        try g.rmF(GuestReporter.scriptPath)
+        try removeStateDirectory(g)
     }
 
     /// Takes out of the reporter's state folder only the files the reporter and the installer

@@ -106,7 +106,10 @@ public struct GuestVerifier: ContextHolder {
             if state.mayHaveInstalled, !state.removed, !Interrupts.shared.interrupted {
                 progress("removing the reporter from \(name)'s disk")
                 if let problem = removeReporter(name, forceTCG: forceTCG, os: state.os) {
+                    // The run folder and its journal stay: the next vmserial run tries again (`StaleState`).
                     progress("warning: \(problem)")
+                } else {
+                    state.run?.remove()
                 }
             }
         }
@@ -121,7 +124,11 @@ public struct GuestVerifier: ContextHolder {
         }
         let run = try reused?.run ?? RunDirectory(label: name, for: connection, domainXML: real.xml())
         var handOver = false        // set once everything went well and `keeping` takes the appliance
-        defer { if !handOver { run.remove() } }
+        // While the reporter may still be on the disk, the removal above takes the folder (and its journal) away.
+        defer { if !handOver, !state.mayHaveInstalled || state.removed { run.remove() } }
+        state.run = run
+        let journal = GuestJournal(run: run, domain: name, drives: drives, forceTCG: forceTCG, progress: progress)
+        if let r = reused { journal.served(by: r.servers) }
         var kept = reused?.session  // served disks: the one appliance, waiting through the boots
         var servers = reused?.servers
         state.session = kept
@@ -149,15 +156,18 @@ public struct GuestVerifier: ContextHolder {
                 let s = try DiskServers(drives: drives, run: run)
                 servers = s
                 state.servers = s
+                journal.served(by: s)
                 timer.lap(.runFolder)
-                session = try GuestSession(domain: name, servers: s, forceTCG: forceTCG, progress: progress)
+                session = try GuestSession(domain: name, servers: s, forceTCG: forceTCG, run: run, progress: progress)
                 kept = session
             case .files(let why):
                 progress("the guest boots on its image files (\(why)): the appliance starts again after the boots")
-                session = try GuestSession(domain: name, drives: drives, writable: true, forceTCG: forceTCG, progress: progress)
+                session = try GuestSession(domain: name, drives: drives, writable: true, forceTCG: forceTCG, run: run, progress: progress)
             }
             timer.lap(.applianceStart)
             state.session = session
+            journal.appliance(session)
+            KillPoint.verifyGuestAppliance.reached()
             session.quickLook = true
             defer {
                 if kept == nil {
@@ -171,8 +181,10 @@ public struct GuestVerifier: ContextHolder {
             state.osFoundBy = session.osFoundBy
             progress("found \(ReporterInstaller.describe(info)) on \(info.root) (\(session.osFoundBy ?? "inspection")); installing the reporter")
             state.mayHaveInstalled = info.type == "linux"
+            journal.reporter(state.mayHaveInstalled, os: info)
             hook = try ReporterInstaller.install(session, actions: actions)
             timer.lap(.reporterInstall)
+            KillPoint.verifyGuestInstalled.reached()
         }
 
         // Phase 2: the boots.
@@ -190,8 +202,9 @@ public struct GuestVerifier: ContextHolder {
         } else {
             real = try DomainDefinition(xml: connection.lookupDomain(name: name).xmlDesc(inactive: true))
             session = try GuestSession(domain: name, drives: try GuestSession.drives(of: real), writable: true,
-                                       forceTCG: forceTCG, progress: progress)
+                                       forceTCG: forceTCG, run: run, progress: progress)
             state.session = session
+            journal.appliance(session)
             report.appliance?.starts += 1
             if let os = state.os { session.adopt(os) }
             timer.lap(.applianceStart)
@@ -201,6 +214,7 @@ public struct GuestVerifier: ContextHolder {
         let (files, left) = try ReporterInstaller.readAndRemove(session)
         timer.lap(.readBack)
         state.removed = true
+        if left.isEmpty { journal.reporter(false) }
         // Every boot left a report on the disk (boot numbers count the live migration's source
         // boot too); each cycle's is checked against the serial port's.
         for (i, boot) in boots.enumerated() {
@@ -351,4 +365,6 @@ final class CleanupState: @unchecked Sendable {
     @Guarded var osFoundBy: String? = nil
     @Guarded var mayHaveInstalled = false
     @Guarded var removed = false
+    /// The run folder, removed after a late removal of the reporter succeeded (it holds the journal).
+    @Guarded var run: RunDirectory? = nil
 }

@@ -17,8 +17,18 @@ public enum KillPoint: String, CaseIterable, Sendable {
     case migrateDefined = "migrate-defined"
     case migrateCommitted = "migrate-committed"
     case verifyOverlays = "verify-overlays"
+    /// The transient domain started: the probe, or in guest mode the guest itself.
     case verifyProbeStarted = "verify-probe-started"
+    /// The boot's reports arrived (probe or guest mode).
     case verifyReported = "verify-reported"
+    /// Guest mode: the libguestfs appliance runs (over the disk servers, or the image files).
+    case verifyGuestAppliance = "verify-guest-appliance"
+    /// Guest mode: the reporter is on the guest's disk and the appliance still runs.
+    case verifyGuestInstalled = "verify-guest-installed"
+    /// Guest mode: the reports were read back from the disk; the reporter is still there.
+    case verifyGuestRead = "verify-guest-read"
+    /// Guest mode: the reporter's hook is gone from the disk (synced), its script and state folder not yet.
+    case verifyGuestRemoving = "verify-guest-removing"
 
     static let wanted = ProcessInfo.processInfo.environment["VMSERIAL_KILL_AT"].flatMap(KillPoint.init(rawValue:))
 

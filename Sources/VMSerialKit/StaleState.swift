@@ -13,6 +13,9 @@ public struct Journal: Codable, Equatable, Sendable {
         case launch
         /// A migration fills a target file it claimed, then redefines the domain inside the registry's transaction.
         case migrate
+        /// `verify --mode guest` serves the disks, starts an appliance, puts the reporter on the
+        /// guest's disk and boots the guest (a transient domain of the same name) (`GuestJournal`).
+        case verifyGuest = "verify-guest"
     }
 
     public var kind: Kind
@@ -28,6 +31,20 @@ public struct Journal: Codable, Equatable, Sendable {
     public var device: UInt64?
     public var inode: UInt64?
     public var live: Bool?
+    /// verify-guest: the disk images the reporter may be on, as the domain named them when the run began.
+    public var drives: [Drive]?
+    /// verify-guest: true from just before the reporter is written until it was removed again.
+    public var reporter: Bool?
+    /// verify-guest: the guest OS the appliance found (how to mount it to take the reporter out).
+    public var os: GuestOS?
+    /// verify-guest: whether the appliance ran under TCG (the removal starts one the same way).
+    public var forceTCG: Bool?
+    /// verify-guest: the disk servers and the appliance, each by pid and start time.
+    public var processes: [ProcessMark]?
+    /// verify-guest: the disk servers' sockets.
+    public var sockets: [String]?
+    /// verify-guest: the appliance's own temporary folders (libguestfs' sockets and overlays).
+    public var applianceFolders: [String]?
 
     public static let fileName = "journal.json"
 
@@ -116,6 +133,15 @@ public enum StaleState {
             switch j.kind {
             case .launch: did += undoLaunch(j, connection: connection, registry: registry)
             case .migrate: did += undoMigrate(j, connection: connection, registry: registry)
+            case .verifyGuest:
+                let undone = undoGuestVerify(j, roots: roots, connection: connection, log: log)
+                did += undone.did
+                guard undone.reporterGone else {
+                    // The journal stays, so that the next run tries again (the guest powers itself off until then).
+                    for r in roots.dropFirst() { try? FileManager.default.removeItem(atPath: r) }
+                    log("cleaned up after a vmserial process that is gone (pid \(pid)), but kept its run folder \(folder) and journal to take the reporter out next time: " + did.joined(separator: "; "))
+                    return
+                }
             }
         }
         for r in roots { try? FileManager.default.removeItem(atPath: r) }
@@ -197,14 +223,26 @@ public enum StaleState {
 
     /// qemu-nbd processes serving a socket inside one of `roots`.
     static func nbdServers(under roots: [String]) -> [pid_t] {
+        processes { _, args in
+            guard let exe = args.first, (exe as NSString).lastPathComponent == "qemu-nbd" else { return false }
+            let sockets = args.compactMap { $0.hasPrefix("--socket=") ? String($0.dropFirst("--socket=".count)) : nil }
+            return sockets.contains { s in roots.contains { s.hasPrefix($0 + "/") } }
+        }
+    }
+
+    /// The pids whose command line (`/proc/PID/cmdline`, split) `matches`.
+    static func processes(where matches: (pid_t, [String]) -> Bool) -> [pid_t] {
         let procs = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return procs.compactMap { entry -> pid_t? in
-            guard let pid = pid_t(entry), let raw = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
-            let args = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-            guard let exe = args.first, (exe as NSString).lastPathComponent == "qemu-nbd" else { return nil }
-            let sockets = args.compactMap { $0.hasPrefix("--socket=") ? String($0.dropFirst("--socket=".count)) : nil }
-            return sockets.contains { s in roots.contains { s.hasPrefix($0 + "/") } } ? pid : nil
+            guard let pid = pid_t(entry), let args = commandLine(pid) else { return nil }
+            return matches(pid, args) ? pid : nil
         }
+    }
+
+    /// A process's arguments (nil when it is gone or a zombie: the kernel then shows none).
+    static func commandLine(_ pid: pid_t) -> [String]? {
+        guard let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !raw.isEmpty else { return nil }
+        return raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// SIGTERM (qemu-nbd flushes and closes its image), SIGKILL after 5 s.
