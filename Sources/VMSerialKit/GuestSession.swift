@@ -93,12 +93,23 @@ public final class GuestSession {
     /// Unmounts everything and forgets every cached block, so that what a guest wrote through
     /// the same disk servers since is read from the disks, not from this appliance's caches.
     public func refresh() throws {
-        // The devices that get mounted: the OS's mountpoints once known, else every device.
-        let mounted = os.map { Array(Set($0.mountpoints.map(\.device) + [$0.root])).sorted() }
-        let devices = try mounted ?? devices()
+        // The devices that get mounted: the OS's root and mountpoints once known, else every device.
+        guard let os else {
+            let all = try devices()
+            try guestfs {
+                try handle.umountAll()
+                try handle.dropBlockCaches(of: all)
+            }
+            return
+        }
         try guestfs {
             try handle.umountAll()
-            try handle.dropBlockCaches(of: devices)
+            try handle.dropBlockCaches(of: [os.root])
+        }
+        // Other mountpoints may name devices the appliance does not have (an fstab entry by the
+        // guest's own /dev/disk/by-id name, a disk that is absent); their mounts are skipped too.
+        for device in Set(os.mountpoints.map(\.device)).subtracting([os.root]).sorted() {
+            try? handle.dropBlockCaches(of: [device])
         }
     }
 
