@@ -139,6 +139,42 @@ final class VerifyIntegrationTests {
         #expect(r.stdout.contains("disk data") && r.stdout.contains(long), "\(r.stdout)")
     }
 
+    @Test("--keep leaves the run folder with each transient domain as libvirt got it, and the next run's sweep leaves it alone")
+    func keepRunFolder() throws {
+        let vm = box.name("keep")
+        let assigned = try launch(vm, [.init(name: "root", bus: "virtio"), .init(name: "data", bus: "sata")])
+        let images = try box.definition(vm).devices.disks.compactMap(\.source)
+        let runs = box.dir + "/runs"
+        try FileManager.default.createDirectory(atPath: runs, withIntermediateDirectories: true)
+        chmod(runs, 0o755)
+        let env = ["VMSERIAL_REGISTRY": box.registry, "VMSERIAL_RUN_DIR": runs]
+        let r = try run(try vmserialBinary(), ["verify", "--domain", vm, "--reboots", "2", "--keep"], env: env)
+        #expect(r.status == 0, "\(r.all)")
+        let kept = try FileManager.default.contentsOfDirectory(atPath: runs).map { runs + "/" + $0 }
+        try #require(kept.count == 1, "one kept folder: \(kept)")
+        let folder = kept[0]
+        #expect(r.stderr.contains("kept the run folder \(folder)"), "\(r.stderr)")
+        let files = Set(try FileManager.default.contentsOfDirectory(atPath: folder))
+        #expect(files.isSuperset(of: ["KEPT", "domain-1.xml", "domain-2.xml", "console.log", "report.txt"]), "\(files)")
+
+        // What libvirt got: the registered serials, on copies inside the folder, never the images.
+        let serials = Set(assigned.disks.compactMap { $0["serial"] as? String })
+        for n in 1...2 {
+            let def = try DomainXML.Domain(xml: String(contentsOfFile: "\(folder)/domain-\(n).xml", encoding: .utf8))
+            #expect(Set(def.devices.disks.compactMap(\.serial)) == serials)
+            let sources = def.devices.disks.compactMap(\.source)
+            #expect(sources.count == 2 && sources.allSatisfy { $0.hasPrefix(folder + "/") }, "\(sources)")
+            #expect(sources.allSatisfy { FileManager.default.fileExists(atPath: $0) } && Set(sources).isDisjoint(with: images))
+        }
+
+        // The owner of the kept folder is gone: without the KEPT marker the next run would sweep it.
+        let again = try run(try vmserialBinary(), ["verify", "--domain", vm], env: env)
+        #expect(again.status == 0, "\(again.all)")
+        #expect(FileManager.default.fileExists(atPath: folder + "/domain-2.xml"), "the kept folder survives the next run")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: runs) == [(folder as NSString).lastPathComponent],
+                "the next run's own folder is gone")
+    }
+
     @Test("a guest that never reports fails after --timeout, and no probe is left running")
     func silentGuest() throws {
         let vm = box.name("silent")

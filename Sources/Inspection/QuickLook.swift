@@ -1,5 +1,6 @@
 import Foundation
 import Guestfs
+import SerialPolicy
 
 /// A quick way to find a Linux guest's root and its mounts, for `verify --mode guest`, where
 /// libguestfs' full inspection (`inspect_os`: LVM, RAID, every filesystem, package databases'
@@ -9,8 +10,14 @@ import Guestfs
 /// "ask libguestfs" (nil). Plain means: no LVM, RAID, LUKS or ZFS member among the
 /// filesystems; exactly one filesystem that looks like a Linux root (/etc/fstab, an
 /// os-release file and an init); and every block-device line of its fstab names a filesystem
-/// present here by LABEL=, UUID= or /dev/disk/by-label|by-uuid/ (guest device names such as
-/// /dev/vda2 or by-id paths are not mapped here: libguestfs does that).
+/// present here by LABEL=, UUID= or /dev/disk/by-label|by-uuid/, or names a disk by the
+/// /dev/disk/by-id/ name udev gives it from its serial, when the caller says which serial each
+/// disk has (`GuestDisk`). Guest device names such as /dev/vda2 are not mapped here: libguestfs
+/// does that.
+///
+/// A by-id entry whose disk the guest will not have (no disk has that serial) or which holds no
+/// filesystem is left out when the entry says `nofail`: the guest boots without it too, and
+/// nothing vmserial reads or writes lives there. Without `nofail` it is libguestfs' call.
 public enum QuickLook {
     /// One filesystem the appliance sees, as `vfs_type`, `vfs_label` and `vfs_uuid` report it.
     public struct Filesystem: Sendable, Equatable {
@@ -24,6 +31,21 @@ public enum QuickLook {
             self.type = type
             self.label = label
             self.uuid = uuid
+        }
+    }
+
+    /// One disk of the domain as the guest will see it: the by-id name udev gives it (from its
+    /// bus and serial) and the appliance's device for it (nil when it is not attached to the
+    /// appliance, e.g. a CD-ROM without a medium). A nil name is a disk whose by-id name vmserial
+    /// cannot tell (no serial: the device model's default; a CD-ROM; a bus it does not model): by-id
+    /// entries that match no other disk then stay libguestfs' call.
+    public struct GuestDisk: Sendable, Equatable {
+        public var device: String?
+        public var name: ByIDName?
+
+        public init(device: String?, name: ByIDName?) {
+            self.device = device
+            self.name = name
         }
     }
 
@@ -56,11 +78,22 @@ public enum QuickLook {
     }
 
     /// The OS on `root`, or nil when its fstab names something not resolvable among `filesystems`.
-    public static func linux(root: Filesystem, files: RootFiles, filesystems: [Filesystem]) -> OSInfo? {
+    /// `disks`: the domain's disks, when known; without them by-id entries are not resolved.
+    public static func linux(root: Filesystem, files: RootFiles, filesystems: [Filesystem], disks: [GuestDisk]? = nil) -> OSInfo? {
         var mounts: [(mountpoint: String, device: String)] = [("/", root.device)]
         for entry in FilesystemTable.fstab(files.fstab) {
             guard entry.target.hasPrefix("/"), refersToBlockDevice(entry.device) else { continue }
-            guard let fs = resolve(entry.device, in: filesystems) else { return nil }
+            let fs: Filesystem
+            if entry.device.hasPrefix("/dev/disk/by-id/") {
+                switch resolve(byID: entry.device, disks: disks, in: filesystems) {
+                case .filesystem(let found): fs = found
+                case .absent where entry.noFail: continue
+                case .absent, .unknown: return nil
+                }
+            } else {
+                guard let found = resolve(entry.device, in: filesystems) else { return nil }
+                fs = found
+            }
             if entry.target == "/" {
                 guard fs.device == root.device else { return nil }
                 continue
@@ -98,6 +131,32 @@ public enum QuickLook {
         if spec.hasPrefix("/dev/disk/by-label/") { return byLabel(String(spec.dropFirst(19))) }
         if spec.hasPrefix("/dev/disk/by-uuid/") { return byUUID(String(spec.dropFirst(18))) }
         return nil
+    }
+
+    /// What a by-id name stands for among the domain's disks.
+    enum ByIDResolution: Equatable {
+        /// A filesystem the appliance has.
+        case filesystem(Filesystem)
+        /// The guest will have no filesystem there: no disk has that serial, or the disk or
+        /// partition it names holds none.
+        case absent
+        /// Not decidable here (an unknown name form, two disks with one name, a disk whose
+        /// serial is the device model's default, no disk list).
+        case unknown
+    }
+
+    static func resolve(byID path: String, disks: [GuestDisk]?, in filesystems: [Filesystem]) -> ByIDResolution {
+        guard let disks, let name = ByIDName(parsing: path) else { return .unknown }
+        let matching = disks.filter { $0.name?.denotes(path) ?? false }
+        guard matching.count <= 1 else { return .unknown }
+        guard let disk = matching.first else {
+            // A disk whose name vmserial cannot tell may be the one.
+            return disks.contains { $0.name == nil } ? .unknown : .absent
+        }
+        guard let whole = disk.device else { return .unknown }
+        // The appliance's partitions: /dev/sda1, or /dev/nvme0n1p1 after a digit.
+        let device = name.partition.map { whole + (whole.last?.isNumber == true ? "p" : "") + String($0) } ?? whole
+        return filesystems.first { $0.device == device }.map { .filesystem($0) } ?? .absent
     }
 
     /// os-release(5): KEY=value lines, the value optionally quoted.

@@ -4,6 +4,7 @@ import Verifier
 import Guestfs
 import Inspection
 import Libvirt
+import SerialPolicy
 
 /// One libguestfs appliance over every disk of a domain: launched once, then used for all the
 /// reads and writes (never one appliance per file).
@@ -25,12 +26,40 @@ public final class GuestSession {
     /// appliance); the same drives stay attached for the session's life.
     private var blockDevices: [String]?
 
+    /// The appliance's whole disks, in the order they were added.
+    private var wholeDisks: [String] = []
+
     /// The appliance's disks and partitions.
     func devices() throws -> [String] {
         if let blockDevices { return blockDevices }
-        let all = try guestfs { try handle.listPartitions() + handle.listDevices() }
-        blockDevices = all
-        return all
+        let (parts, disks) = try guestfs { (try handle.listPartitions(), try handle.listDevices()) }
+        wholeDisks = disks
+        blockDevices = parts + disks
+        return parts + disks
+    }
+
+    /// How the guest names each disk of the definition by id, in its order, and whether
+    /// `drives(of:)` attaches it to the appliance (it has a source). Set `guestDisks` from this
+    /// before `inspect()`: the quick look then follows fstab entries by /dev/disk/by-id/ names.
+    public static func byIDNames(of d: DomainDefinition) -> [(name: ByIDName?, attached: Bool)] {
+        d.devices.disks.map { disk in
+            let bus: Bus? = d.isNVMe(disk) ? .nvme : Bus(rawValue: disk.targetBus ?? "virtio")
+            let name = disk.device == "disk" ? bus.flatMap { b in disk.serial.map { ByIDName(bus: b, serial: $0) } } : nil
+            return (name, disk.source != nil)
+        }
+    }
+
+    /// The domain's disks by id (`byIDNames(of:)`), for the quick look.
+    public var guestDisks: [(name: ByIDName?, attached: Bool)]?
+
+    /// `guestDisks` with the appliance's device of each attached one (libguestfs names drives
+    /// in the order they were added); nil when the counts disagree.
+    func quickLookDisks() throws -> [QuickLook.GuestDisk]? {
+        guard let guestDisks else { return nil }
+        _ = try devices()
+        guard guestDisks.filter(\.attached).count == wholeDisks.count else { return nil }
+        var next = wholeDisks.makeIterator()
+        return guestDisks.map { QuickLook.GuestDisk(device: $0.attached ? next.next() : nil, name: $0.name) }
     }
 
     /// The disk images of a domain definition, in its order: (path, format, read-only).
@@ -165,6 +194,7 @@ public final class GuestSession {
         }
         if filesystems.isEmpty { throw noOperatingSystem(" (no filesystem at all)") }
         guard QuickLook.mayDecide(filesystems) else { return nil }
+        let disks = try quickLookDisks()
         var found: [OSInfo] = []
         for fs in filesystems where QuickLook.rootTypes.contains(fs.type) {
             guard (try? g.mountReadOnly(fs.device, at: "/")) != nil else { continue }
@@ -177,7 +207,7 @@ public final class GuestSession {
                 return .init(fstab: try g.readText("/etc/fstab"), osRelease: try g.readText(release), hostname: hostname)
             }
             guard let files else { continue }
-            guard let info = QuickLook.linux(root: fs, files: files, filesystems: filesystems) else { return nil }
+            guard let info = QuickLook.linux(root: fs, files: files, filesystems: filesystems, disks: disks) else { return nil }
             found.append(info)
         }
         return found.count == 1 ? found[0] : nil

@@ -169,6 +169,7 @@ public struct GuestVerifier: ContextHolder {
             journal.appliance(session)
             KillPoint.verifyGuestAppliance.reached()
             session.quickLook = true
+            session.guestDisks = GuestSession.byIDNames(of: real)
             defer {
                 if kept == nil {
                     state.session = nil
