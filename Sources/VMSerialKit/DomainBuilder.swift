@@ -5,6 +5,15 @@ import VMSpec
 
 public typealias DomainDefinition = DomainXML.Domain
 
+extension DomainDefinition {
+    /// The bus a disk of this definition presents to the guest, as vmserial's serial rules know
+    /// it (an NVMe disk is a virtio disk with a `<qemu:override>`); nil for buses vmserial does
+    /// not model (ide, usb, …).
+    public func serialBus(of disk: Disk) -> Bus? {
+        isNVMe(disk) ? .nvme : Bus(rawValue: disk.targetBus ?? "virtio")
+    }
+}
+
 /// Turns a validated spec and its assigned identities into a libvirt domain definition.
 public enum DomainBuilder {
     /// - Parameter domainType: "kvm" or "qemu" (TCG), from `AccelResolver`.

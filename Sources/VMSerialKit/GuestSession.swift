@@ -43,8 +43,7 @@ public final class GuestSession {
     /// before `inspect()`: the quick look then follows fstab entries by /dev/disk/by-id/ names.
     public static func byIDNames(of d: DomainDefinition) -> [(name: ByIDName?, attached: Bool)] {
         d.devices.disks.map { disk in
-            let bus: Bus? = d.isNVMe(disk) ? .nvme : Bus(rawValue: disk.targetBus ?? "virtio")
-            let name = disk.device == "disk" ? bus.flatMap { b in disk.serial.map { ByIDName(bus: b, serial: $0) } } : nil
+            let name = disk.device == "disk" ? d.serialBus(of: disk).flatMap { b in disk.serial.map { ByIDName(bus: b, serial: $0) } } : nil
             return (name, disk.source != nil)
         }
     }

@@ -134,7 +134,7 @@ struct BootInspectObserver: Observer {
         let current = CurrentIdentity(uuid: domain.uuid ?? "", smbiosSerial: domain.sysinfo?[system: "serial"], disks: targets.compactMap { t in
             // A disk on a bus that carries no serial vmserial knows (ide, usb) cannot be named by one.
             guard let d = domain.devices.disks.first(where: { $0.targetDev == t.target }),
-                  let bus: Bus = domain.isNVMe(d) ? .nvme : Bus(rawValue: d.targetBus ?? "virtio") else { return nil }
+                  let bus = domain.serialBus(of: d) else { return nil }
             return CurrentDisk(name: t.name, bus: bus, target: d.targetDev, serial: d.serial)
         })
         let linux = r.systems.filter { $0.type == "linux" }
