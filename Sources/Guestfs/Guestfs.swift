@@ -363,6 +363,12 @@ public final class Guestfs: @unchecked Sendable {
         try call("guestfs_umount_all") { guestfs_umount_all($0) }
     }
 
+    /// Whether `shutdown` (and `close`) first unmount everything and sync (`guestfs_set_autosync`;
+    /// libguestfs' default: on).
+    public func setAutosync(_ on: Bool) throws {
+        try call("guestfs_set_autosync") { guestfs_set_autosync($0, on ? 1 : 0) }
+    }
+
     /// Flushes the appliance's writes to the disk images (`guestfs_sync`).
     public func sync() throws {
         try call("guestfs_sync") { guestfs_sync($0) }

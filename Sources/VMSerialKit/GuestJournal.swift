@@ -189,6 +189,7 @@ extension StaleState {
             defer { s.close() }
             if let os = j.os { s.adopt(os.info) }
             let left = try ReporterInstaller.remove(s)
+            try s.shutdown()
             guard left.isEmpty else {
                 return (did + ["could not take all of vmserial's reporter out of \(j.domain)'s disk (\(left.joined(separator: ", ")) still there); the next vmserial run tries again"], false)
             }

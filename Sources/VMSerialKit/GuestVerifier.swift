@@ -184,6 +184,8 @@ public struct GuestVerifier: ContextHolder {
             state.mayHaveInstalled = info.type == "linux"
             journal.reporter(state.mayHaveInstalled, os: info)
             hook = try ReporterInstaller.install(session, actions: actions)
+            // Over image files the appliance goes now (the guest boots on them): written back, or an error.
+            if kept == nil { try session.shutdown() }
             timer.lap(.reporterInstall)
             KillPoint.verifyGuestInstalled.reached()
         }
@@ -235,9 +237,12 @@ public struct GuestVerifier: ContextHolder {
         }
         progress("reporter (\(hook.rawValue)) and its reports removed from \(name)")
         // Kept mounted as it is: the next run's refresh unmounts and drops the caches before anything boots.
-        if let keeping, let kept, let servers, left.isEmpty {
+        // The removal ended with an unmount; kept, the appliance is not shut down (which syncs).
+        if let keeping, let kept, let servers, left.isEmpty, (try? kept.handle.sync()) != nil {
             keeping.keep(.init(run: run, servers: servers, session: kept))
             handOver = true
+        } else {
+            try session.shutdown()
         }
         return report
     }
@@ -250,6 +255,7 @@ public struct GuestVerifier: ContextHolder {
             defer { s.close() }
             if let os { s.adopt(os) }
             let left = try ReporterInstaller.remove(s)
+            try s.shutdown()
             return left.isEmpty ? nil : "vmserial's reporter is still in \(name)'s disk: \(left.joined(separator: ", ")); remove these files by hand"
         } catch {
             return "could not remove vmserial's reporter from \(name)'s disk (\(error)); it powers the guest off after each boot: run `vmserial verify --mode guest --domain \(name)` again, which replaces and then removes it"

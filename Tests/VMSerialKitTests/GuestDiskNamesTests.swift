@@ -50,4 +50,19 @@ import Testing
                                             nil, nil, nil])
         #expect(names.map(\.attached) == [true, true, true, true, false, true])
     }
+
+    /// The quick look skips blkid on a disk whose partitions it lists (libguestfs' own
+    /// list_filesystems does the same): the parent of each partition name.
+    @Test(arguments: [
+        ("/dev/sda1", "/dev/sda"), ("/dev/sdab12", "/dev/sdab"), ("/dev/vdb2", "/dev/vdb"), ("/dev/xvda1", "/dev/xvda"),
+        ("/dev/nvme0n1p2", "/dev/nvme0n1"), ("/dev/mmcblk0p1", "/dev/mmcblk0"),
+    ])
+    func partitionParent(_ partition: String, _ disk: String) {
+        #expect(GuestSession.wholeDisk(ofPartition: partition) == disk)
+    }
+
+    @Test(arguments: ["/dev/sda", "/dev/nvme0n1", "/dev/mmcblk0", "/dev/md0", "/dev/vdb", "/dev/sd1", "/dev/123", "sda"])
+    func notAPartition(_ device: String) {
+        #expect(GuestSession.wholeDisk(ofPartition: device) == nil)
+    }
 }
