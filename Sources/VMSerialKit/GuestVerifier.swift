@@ -237,8 +237,10 @@ public struct GuestVerifier: ContextHolder {
         }
         progress("reporter (\(hook.rawValue)) and its reports removed from \(name)")
         // Kept mounted as it is: the next run's refresh unmounts and drops the caches before anything boots.
-        // The removal ended with an unmount; kept, the appliance is not shut down (which syncs).
-        if let keeping, let kept, let servers, left.isEmpty, (try? kept.handle.sync()) != nil {
+        if let keeping, let kept, let servers, left.isEmpty {
+            // The removal ended with an unmount; kept, the appliance is not shut down (which would
+            // write back), so it syncs here: a write-back that fails is an error, not a kept appliance.
+            try kept.guestfs { try kept.handle.sync() }
             keeping.keep(.init(run: run, servers: servers, session: kept))
             handOver = true
         } else {
