@@ -358,6 +358,21 @@ public final class Guestfs: @unchecked Sendable {
         try call("guestfs_mount_ro") { guestfs_mount_ro($0, device, mountpoint) }
     }
 
+    /// Makes the filesystem mounted at `mountpoint` read-write or read-only in place
+    /// (`guestfs_remount`): one `mount -o remount` instead of an unmount and a new mount.
+    public func remount(_ mountpoint: String, readWrite: Bool) throws {
+        var options = guestfs_remount_argv()
+        options.bitmask = RemountBits.rw
+        options.rw = readWrite ? 1 : 0
+        try call("guestfs_remount_argv") { guestfs_remount_argv($0, mountpoint, &options) }
+    }
+
+    /// What is mounted where, as (mountpoint, device) pairs (`guestfs_mountpoints`).
+    public func mountpoints() throws -> [(mountpoint: String, device: String)] {
+        let flat = try callStringList("guestfs_mountpoints") { guestfs_mountpoints($0) }
+        return pairs(flat).map { (mountpoint: $0.1, device: $0.0) }
+    }
+
     /// Unmounts everything (`guestfs_umount_all`).
     public func umountAll() throws {
         try call("guestfs_umount_all") { guestfs_umount_all($0) }
@@ -582,6 +597,10 @@ enum MkfsBits {
 }
 
 /// `GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS_BITMASK`.
+enum RemountBits {
+    static let rw: UInt64 = 1 << 0
+}
+
 enum IsFileBits {
     static let followSymlinks: UInt64 = 1 << 0
 }

@@ -170,6 +170,10 @@ public struct GuestVerifier: ContextHolder {
             KillPoint.verifyGuestAppliance.reached()
             session.quickLook = true
             session.guestDisks = GuestSession.byIDNames(of: real)
+            // Drives in the order they were added: a new session's (a kept one knows its OS already).
+            if reused == nil {
+                session.blankDrives = Set(drives.indices.filter { ImageContent.readsAsZeros(path: drives[$0].path, format: drives[$0].format) })
+            }
             defer {
                 if kept == nil {
                     state.session = nil

@@ -27,7 +27,7 @@ public enum KillPoint: String, CaseIterable, Sendable {
     case verifyGuestInstalled = "verify-guest-installed"
     /// Guest mode: the reports were read back from the disk; the reporter is still there.
     case verifyGuestRead = "verify-guest-read"
-    /// Guest mode: the reporter's hook is gone from the disk (synced), its script and state folder not yet.
+    /// Guest mode: the reporter's hooks are removed (not yet written back), its script and state folder not yet.
     case verifyGuestRemoving = "verify-guest-removing"
 
     static let wanted = ProcessInfo.processInfo.environment["VMSERIAL_KILL_AT"].flatMap(KillPoint.init(rawValue:))

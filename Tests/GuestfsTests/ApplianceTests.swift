@@ -167,6 +167,14 @@ struct ApplianceTests {
         try await offPool { try g.mountInspected(root: "/dev/sda1", readonly: true) }
         #expect(try g.readText("/etc/hostname") == "vmserial-guest\n")
         #expect(throws: GuestfsError.self) { try g.write("/etc/hostname", "changed") }
+        // What is mounted where, and a read-only mount made writable in place (and back).
+        #expect(try g.mountpoints().map { "\($0.mountpoint)=\($0.device)" } == ["/=/dev/sda1"])
+        try g.remount("/", readWrite: true)
+        try g.write("/etc/hostname", "remounted\n")
+        #expect(try g.readText("/etc/hostname") == "remounted\n")
+        try g.remount("/", readWrite: false)
+        #expect(throws: GuestfsError.self) { try g.write("/etc/hostname", "changed") }
+        #expect(throws: GuestfsError.self) { try g.remount("/nothing-mounted-here", readWrite: true) }
 
         try await offPool {
             try g.umountAll()

@@ -65,4 +65,12 @@ import Testing
     func notAPartition(_ device: String) {
         #expect(GuestSession.wholeDisk(ofPartition: device) == nil)
     }
+
+    /// The drive added n-th is /dev/sd + the kernel's SCSI disk letters (libguestfs' add_drive
+    /// documentation: /dev/sda, /dev/sdb, …; Linux's sd naming: sdz, then sdaa … sdzz, then sdaaa).
+    @Test(arguments: [(0, "/dev/sda"), (1, "/dev/sdb"), (25, "/dev/sdz"), (26, "/dev/sdaa"), (27, "/dev/sdab"),
+                      (51, "/dev/sdaz"), (52, "/dev/sdba"), (701, "/dev/sdzz"), (702, "/dev/sdaaa")])
+    func applianceDisk(_ index: Int, _ name: String) {
+        #expect(GuestSession.applianceDiskName(index: index) == name)
+    }
 }

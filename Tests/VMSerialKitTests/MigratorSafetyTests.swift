@@ -1,4 +1,5 @@
 import Foundation
+import ProcessRunner
 import Testing
 @testable import VMSerialKit
 
@@ -16,6 +17,25 @@ import Testing
         }
         let ok = try Migrator.parseMeasure(#"{"required": 196608, "fully-allocated": 16777216}"#, source: "/x.img")
         #expect(ok.required == 196608 && ok.fullyAllocated == 16777216)
+    }
+
+    static let sizes: [UInt64] = [1, 512, 65535, 65536, 65537, 1 << 20, 16 << 20, (1 << 30) + 4096, 1 << 32,
+                                  (512 << 30) + 1, 3 << 40, 6 << 40, 300 << 40]
+
+    /// The size a migration may take without asking qemu-img must be qemu-img's own figure:
+    /// `qemu-img measure --size N -O FORMAT` says what a fully allocated image of N bytes takes.
+    @Test("the fully allocated size worked out here is qemu-img measure's, raw and qcow2, 1 byte to 300 TiB",
+          arguments: ["raw", "qcow2"], Self.sizes)
+    func fullyAllocatedIsQemus(format: String, size: UInt64) throws {
+        let r = try ProcessRunner.Command("qemu-img", ["measure", "--output=json", "--size", String(size), "-O", format]).run()
+        #expect(r.status == 0, "\(String(decoding: r.standardError, as: UTF8.self))")
+        let qemu = try Migrator.parseMeasure(String(decoding: r.standardOutput, as: UTF8.self), source: "--size \(size)")
+        #expect(Migrator.fullyAllocated(virtualSize: size, format: format) == qemu.fullyAllocated, "\(format) of \(size) bytes")
+    }
+
+    @Test("formats whose layout is not worked out here: qemu-img measure is asked")
+    func otherFormats() {
+        for f in ["vmdk", "vdi", "vhdx", "qed", "luks"] { #expect(Migrator.fullyAllocated(virtualSize: 1 << 30, format: f) == nil) }
     }
 
     @Test("a free-space check that cannot run is an error, not skipped")
