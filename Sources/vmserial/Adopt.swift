@@ -4,6 +4,7 @@ import VMSerialKit
 
 struct Adopt: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "adopt",
         abstract: "Bring a libvirt domain vmserial did not launch under its registry (virt-install, virt-manager, by hand).",
         discussion: """
         Every disk (device='disk', type file or block, on virtio, scsi, sata or nvme)

@@ -4,6 +4,7 @@ import VMSerialKit
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "inspect",
         abstract: "Read what the guest OS recorded about its disks and machine, offline, and compare it with the registry.",
         discussion: """
         libguestfs opens every disk of the domain read-only (one appliance, nothing

@@ -4,6 +4,7 @@ import VMSerialKit
 
 struct Launch: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "launch",
         abstract: "Turn a VM spec into a libvirt domain with registered disk serials and an SMBIOS serial, and start it.",
         discussion: """
         Every disk without a "serial" gets a generated one (20 characters, A-Z and

@@ -4,6 +4,7 @@ import VMSerialKit
 
 struct Migrate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "migrate",
         abstract: "Move a disk to a new file, offline or live, and keep its serial.",
         discussion: """
         The serial belongs to the volume, not the file: after a migration the guest

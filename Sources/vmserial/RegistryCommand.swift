@@ -22,6 +22,7 @@ struct RegistryCommand: ParsableCommand {
 
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "export",
             abstract: "Print everything the registry holds as JSON (VMs, volumes, attachments, moves).")
 
         @OptionGroup var registry: RegistryOptions
@@ -38,6 +39,7 @@ struct RegistryCommand: ParsableCommand {
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "import",
             abstract: "Add an exported registry to this one, in one transaction.",
             discussion: """
             Rows this registry already holds identically are kept. A VM whose UUID
@@ -78,6 +80,7 @@ struct RegistryCommand: ParsableCommand {
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract: "Report duplicates, volumes bound to two paths and (with --connect) domains that disagree with the registry; --repair settles them.",
             discussion: """
             Prints one line per disagreement. With --connect, every VM of the registry is

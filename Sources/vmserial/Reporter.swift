@@ -4,6 +4,7 @@ import VMSerialKit
 
 struct Reporter: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "reporter",
         abstract: "Write the in-guest reporter of `verify --mode guest` into a folder, to install by hand.",
         discussion: """
         `verify --mode guest` installs these files itself (through libguestfs) and removes

@@ -32,6 +32,7 @@ struct ScenarioCommand: ParsableCommand {
 
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Run a scenario (a file, or the name of a bundled one) on a throw-away copy of its VM.")
 
         @Argument(help: ArgumentHelp("The scenario file, or a bundled scenario's name (see `vmserial scenario list`).", valueName: "file"))
@@ -83,7 +84,7 @@ struct ScenarioCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the bundled scenarios, one line each.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the bundled scenarios, one line each.")
 
         @Flag(name: .long, help: "Print JSON.")
         var json = false

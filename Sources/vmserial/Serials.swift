@@ -4,6 +4,7 @@ import VMSerialKit
 
 struct Serials: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "serials",
         abstract: "Show the serials and UUID vmserial assigned, from its registry.",
         discussion: """
         EXAMPLES:

@@ -4,6 +4,7 @@ import VMSerialKit
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Boot the domain's own virtual hardware and prove from inside the guest that it sees the assigned serials.",
         discussion: """
         Mode probe (the default) boots the domain's exact device set (disks, buses,
