@@ -20,13 +20,17 @@ trap cleanup EXIT INT TERM
 mkdir -p "$OUT"
 
 IMAGES=images/build
-qemu-img create -q -f qcow2 "$WORK/disk-0.qcow2" 1G
-qemu-io -f qcow2 -c "write -P 0x5a 0 1G" "$WORK/disk-0.qcow2" >/dev/null
-cat > "$WORK/$VM.json" <<JSON
-{"name":"$VM","accel":"tcg","boot":{"kernel":"$PWD/$IMAGES/probe-vmlinuz"},
- "disks":[{"name":"a","source":"disk-0.qcow2","bus":"virtio"}]}
+# vm NAME FILE SIZE: FILE (in $WORK) filled with SIZE of data, as the one disk of VM NAME, launched.
+vm() {
+  qemu-img create -q -f qcow2 "$WORK/$2" "$3"
+  qemu-io -f qcow2 -c "write -P 0x5a 0 $3" "$WORK/$2" >/dev/null
+  cat > "$WORK/$1.json" <<JSON
+{"name":"$1","accel":"tcg","boot":{"kernel":"$PWD/$IMAGES/probe-vmlinuz"},
+ "disks":[{"name":"a","source":"$2","bus":"virtio"}]}
 JSON
-"$BIN" launch "$WORK/$VM.json" --no-start >/dev/null
+  "$BIN" launch "$WORK/$1.json" --no-start >/dev/null
+}
+vm "$VM" disk-0.qcow2 1G
 
 now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
@@ -67,13 +71,7 @@ printf 'migrate-vs-convert: convert median %.0f MiB/s, migrate median %.0f MiB/s
 
 # The fixed cost: the same two commands on 16 MiB, where the copy itself takes milliseconds.
 rm -f "$cur"; cur=$WORK/small-0.qcow2
-qemu-img create -q -f qcow2 "$cur" 16M
-qemu-io -f qcow2 -c "write -P 0x5a 0 16M" "$cur" >/dev/null
-cat > "$WORK/$VM-small.json" <<JSON
-{"name":"$VM-small","accel":"tcg","boot":{"kernel":"$PWD/$IMAGES/probe-vmlinuz"},
- "disks":[{"name":"a","source":"small-0.qcow2","bus":"virtio"}]}
-JSON
-"$BIN" launch "$WORK/$VM-small.json" --no-start >/dev/null
+vm "$VM-small" small-0.qcow2 16M
 : > "$WORK/small-convert.t"; : > "$WORK/small-migrate.t"
 for i in $(seq 1 15); do
   t0=$(now); qemu-img convert -f qcow2 -O qcow2 "$cur" "$WORK/plain.qcow2"; t1=$(now); rm -f "$WORK/plain.qcow2"

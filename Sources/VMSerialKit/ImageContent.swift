@@ -81,7 +81,8 @@ public enum ImageContent {
         let l1Size = be(36, 4), l1Offset = be(40, 8)
         guard l1Size * 8 <= UInt64(largestL1) else { return false }
         if l1Size == 0 { return true }
-        guard l1Offset > 0, l1Offset + l1Size * 8 <= fileSize else { return false }
+        // Compared without adding: a header's offset may be anything, up to 2^64 - 1.
+        guard l1Offset > 0, l1Offset <= fileSize, l1Size * 8 <= fileSize - l1Offset else { return false }
         var table = [UInt8](repeating: 0, count: Int(l1Size * 8))
         guard pread(fd, &table, table.count, off_t(l1Offset)) == table.count else { return false }
         return table.allSatisfy { $0 == 0 }

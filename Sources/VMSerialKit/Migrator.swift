@@ -269,6 +269,9 @@ public struct Migrator {
     /// L2 tables for every cluster and the L1 table (each rounded up to whole clusters), and the
     /// refcount blocks and table that count all of that and themselves.
     static func fullyAllocated(virtualSize: UInt64, format: String) -> UInt64? {
+        // A header's size field may say anything; beyond 2^60 bytes (QEMU itself stops below 2^63)
+        // qemu-img measure answers, and the sums below cannot overflow.
+        guard virtualSize <= 1 << 60 else { return nil }
         // QEMU counts a disk in whole 512-byte sectors: a raw file of 1000 bytes is a 1024-byte disk.
         let virtualSize = (virtualSize + 511) / 512 * 512
         switch format {

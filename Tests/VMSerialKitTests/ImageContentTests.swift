@@ -8,18 +8,11 @@ import Testing
 /// of the same size. Blank means QEMU reads zeros throughout; anything else must never be
 /// called blank (a blank image that cannot be told cheaply may be called not blank).
 @Suite struct ImageContentTests {
-    func folder() throws -> String {
-        let dir = NSTemporaryDirectory() + "vmserial-content-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
+    func folder() throws -> String { try QemuToolSupport.scratchFolder("content") }
 
     @discardableResult
-    func tool(_ name: String, _ args: [String]) throws -> String {
-        let r = try Command(name, args).run()
-        let out = String(decoding: r.standardOutput, as: UTF8.self)
-        #expect(r.status == 0 && !r.signalled, "\(name) \(args.joined(separator: " ")): \(out)\(String(decoding: r.standardError, as: UTF8.self))")
-        return out
+    func tool(_ name: String, _ args: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        try QemuToolSupport.run(name, args, sourceLocation: sourceLocation)
     }
 
     /// QEMU's answer: the image reads exactly as an all-zero raw file of its size (`qemu-img
@@ -81,6 +74,21 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try tool("qemu-img", ["create", "-q", "-f", "qcow2", "-o", "data_file=\(dir)/data.raw,data_file_raw=on", "\(dir)/ext.qcow2", "64M"])
         #expect(!ImageContent.readsAsZeros(path: "\(dir)/ext.qcow2", format: "qcow2"))
+    }
+
+    @Test("a qcow2 header whose L1 table lies beyond the file (2^64 - 8): not blank, and no crash")
+    func hostileHeader() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = "\(dir)/bad.qcow2"
+        try tool("qemu-img", ["create", "-q", "-f", "qcow2", path, "64M"])
+        let fd = open(path, O_WRONLY)
+        #expect(fd >= 0)
+        var offset = [UInt8](repeating: 0xFF, count: 8)
+        offset[7] = 0xF8
+        #expect(pwrite(fd, &offset, 8, 40) == 8)   // l1_table_offset
+        close(fd)
+        #expect(!ImageContent.readsAsZeros(path: path, format: "qcow2"))
     }
 
     @Test("other formats, a wrong format, a missing file, a block device: not blank")

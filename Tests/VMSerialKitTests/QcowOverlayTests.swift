@@ -7,19 +7,11 @@ import Testing
 /// error before and after `qemu-io` writes through them, `qemu-img info` reads the backing file,
 /// its format and the size, and the overlay reads exactly as its backing file.
 @Suite struct QcowOverlayTests {
-    func folder() throws -> String {
-        let dir = NSTemporaryDirectory() + "vmserial-qcow-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
+    func folder() throws -> String { try QemuToolSupport.scratchFolder("qcow") }
 
     @discardableResult
-    func tool(_ name: String, _ args: [String]) throws -> String {
-        let r = try Command(name, args).run()
-        let out = String(decoding: r.standardOutput, as: UTF8.self)
-        let err = String(decoding: r.standardError, as: UTF8.self)
-        #expect(r.status == 0 && !r.signalled, "\(name) \(args.joined(separator: " ")): \(out)\(err)")
-        return out
+    func tool(_ name: String, _ args: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        try QemuToolSupport.run(name, args, sourceLocation: sourceLocation)
     }
 
     func info(_ path: String) throws -> [String: Any] {
