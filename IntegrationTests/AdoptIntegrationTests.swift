@@ -172,7 +172,12 @@ final class AdoptIntegrationTests {
         let uuid = try #require(assigned["uuid"] as? String)
         #expect(try uuid == box.definition(vm).uuid)
 
-        let v = try box.vmserial("verify", "--domain", vm, "--json")
+        // The run folder is kept (a folder of this test's own) to ask libvirt what QEMU got.
+        let runs = box.dir + "/runs"
+        try FileManager.default.createDirectory(atPath: runs, withIntermediateDirectories: true)
+        chmod(runs, 0o755)
+        let v = try run(try vmserialBinary(), ["verify", "--domain", vm, "--json", "--keep"],
+                        env: ["VMSERIAL_REGISTRY": box.registry, "LIBVIRT_DEFAULT_URI": libvirtURI, "VMSERIAL_ACCEL": "tcg", "VMSERIAL_RUN_DIR": runs])
         #expect(v.status == 0, "\(v.all)")
         let seen = checks(try box.json(v))
         #expect(seen.first { $0.what == "smbios serial" }?.seen == uuid, "--smbios unique: the guest sees the UUID")
@@ -184,6 +189,22 @@ final class AdoptIntegrationTests {
             #expect(seen.first { $0.what.hasPrefix("disk \(target) ") }?.seen == serial, "disk \(target)")
         }
         #expect(seen.filter { !$0.ok }.isEmpty, "\(seen.filter { !$0.ok })")
+
+        // The probe booted without the VNC display, the NIC, the USB controller and the balloon
+        // (libvirt adds the last two to a domain that does not say "none"): libvirt's QEMU
+        // driver says which command line it gives QEMU for the probe's transient domain.
+        let kept = try FileManager.default.contentsOfDirectory(atPath: runs).map { runs + "/" + $0 }
+        try #require(kept.count == 1, "one kept folder: \(kept)")
+        defer { try? FileManager.default.removeItem(atPath: kept[0]) }
+        let argv = try run("virsh", ["-c", libvirtURI, "domxml-to-native", "qemu-argv", kept[0] + "/domain-1.xml"])
+        #expect(argv.status == 0, "\(argv.all)")
+        let drivers = argv.stdout.components(separatedBy: "\"driver\":\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+        #expect(drivers.contains("virtio-blk-pci"), "the disks are there: \(drivers)")
+        let unused = drivers.filter { d in ["usb", "xhci", "ehci", "uhci", "balloon", "net", "vga", "qxl"].contains { d.contains($0) } }
+        #expect(unused.isEmpty, "devices the probe does not use: \(unused)")
+        #expect(!argv.stdout.contains("-vnc") && !argv.stdout.contains("-netdev"), "\(argv.stdout)")
+        for serial in want.values { #expect(argv.stdout.contains(serial), "disk serial \(serial) in \(argv.stdout)") }
+        #expect(argv.stdout.contains("serial=\(uuid)"), "the SMBIOS serial: \(argv.stdout)")
 
         // inspect reads the adopted domain's disks through libguestfs (no OS on them: nothing to judge).
         let i = try box.vmserial("inspect", "--domain", vm, "--json")
