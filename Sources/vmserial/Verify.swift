@@ -7,9 +7,11 @@ struct Verify: ParsableCommand {
         commandName: "verify",
         abstract: "Boot the domain's own virtual hardware and prove from inside the guest that it sees the assigned serials.",
         discussion: """
-        Mode probe (the default) boots the domain's exact device set (disks, buses,
-        targets, serials, sysinfo, UUID, machine type) with vmserial's probe kernel
-        instead of the guest OS. The guest's disks sit behind throw-away overlays,
+        Mode probe (the default) boots the domain's disks as the VM has them (buses,
+        targets, addresses, serials, controllers) with its sysinfo, UUID and machine
+        type, and vmserial's probe kernel instead of the guest OS. Devices the probe
+        does not read (NICs, graphics, USB, sound, channels, TPM, balloon, ...) are
+        left out of its copy. The guest's disks sit behind throw-away overlays,
         so nothing is written to them. The probe reports the SMBIOS serial and UUID
         and each disk's serial, found by its address; each is compared with the
         registry (not with the domain XML, so a serial edited behind vmserial's back

@@ -82,8 +82,7 @@ import Testing
 
     func derived(_ xml: String) throws -> (real: DomainDefinition, probe: DomainDefinition) {
         let real = try DomainDefinition(xml: xml)
-        let base = NSTemporaryDirectory() + "vmserial-probedomain-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        let base = try QemuToolSupport.scratchFolder("probedomain")
         defer { try? FileManager.default.removeItem(atPath: base) }
         let run = try RunDirectory(label: "t", qemu: .current, base: base)
         defer { run.remove() }
@@ -119,9 +118,10 @@ import Testing
         #expect(balloons.count == 1 && balloons.first?[attribute: "model"] == "none")
         #expect(!probe.xml().contains("s3cret"), "no VNC password in the probe's XML")
         // libvirt's own schema accepts what is left.
-        let file = NSTemporaryDirectory() + "vmserial-probedomain-\(UInt32.random(in: 0...UInt32.max)).xml"
+        let folder = try QemuToolSupport.scratchFolder("probedomain-xml")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let file = folder + "/probe.xml"
         try Data(probe.xml().utf8).write(to: URL(fileURLWithPath: file))
-        defer { try? FileManager.default.removeItem(atPath: file) }
         let validate = try Command("/usr/bin/virt-xml-validate", [file, "domain"]).run()
         #expect(validate.succeeded, "virt-xml-validate (libvirt-clients, libxml2-utils): \(validate.output)\(validate.errorOutput)")
         // The probe's own consoles: kernel console and report, each into a file of the run.

@@ -2,7 +2,7 @@ import Foundation
 import ProcessRunner
 import Testing
 
-/// What the suites that judge images by QEMU's own tools share: a private scratch folder and
+/// What the suites that judge with outside tools (qemu-img, qemu-io, virt-xml-validate) share: a private scratch folder and
 /// running qemu-img / qemu-io with their failure recorded.
 enum QemuToolSupport {
     /// A new folder of this user's only (mkdtemp: mode 0700, a name nobody can take first).
