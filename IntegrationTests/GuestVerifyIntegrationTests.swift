@@ -116,6 +116,30 @@ final class GuestVerifyIntegrationTests {
         #expect(try box.sha256(image) == before)
     }
 
+    @Test("guest mode creates the first boot's QEMU paused while the appliance installs the reporter; resumed, the guest boots with the reporter and reports")
+    func guestModeStartsQEMUEarly() throws {
+        let vm = box.name("early")
+        _ = try box.launchGuest(vm, extra: [.init(name: "data", bus: "sata")])
+        let errFile = box.dir + "/early.stderr"
+        let p = try startVmserial(["verify", "--domain", vm, "--mode", "guest"],
+                                  env: ["VMSERIAL_REGISTRY": box.registry, "VMSERIAL_ACCEL": "tcg"],
+                                  standardError: .file(errFile))
+        let dom = try box.connection.lookupDomain(name: vm)
+        waitUntilActive(dom, while: p, timeout: .seconds(300))
+        // Seen at once: the domain is there, its CPUs stopped, before vmserial boots the guest.
+        let first = try dom.state()
+        let said = (try? String(contentsOfFile: errFile, encoding: .utf8)) ?? ""
+        let exit = p.wait()
+        let all = (try? String(contentsOfFile: errFile, encoding: .utf8)) ?? ""
+        #expect(first == .paused, "the first boot's QEMU waits paused: \(first)\n\(said)")
+        #expect(!said.contains("booting the guest"), "paused before the boot phase:\n\(said)")
+        // The guest read the reporter the appliance wrote after its QEMU had started (served disks:
+        // QEMU keeps no copy of what it read), ran it and powered off.
+        #expect(exit.status == 0, "\(all)")
+        #expect(all.contains("booting the guest") && all.contains("reports removed"), "\(all)")
+        #expect(try !dom.isActive)
+    }
+
     @Test("Ctrl-C while the guest runs: exit 130, the guest is stopped, the reporter is taken out of its disk")
     func interruptedGuestMode() throws {
         let vm = box.name("gctrlc")
@@ -126,9 +150,10 @@ final class GuestVerifyIntegrationTests {
                                   env: ["VMSERIAL_REGISTRY": box.registry, "VMSERIAL_ACCEL": "tcg"],
                                   standardError: .capture)
         let dom = try box.connection.lookupDomain(name: vm)
-        // The appliance installs the reporter first (tens of seconds under TCG), then the guest starts.
-        waitUntilActive(dom, while: p, timeout: .seconds(300))
-        try #require(try dom.isActive, "the guest never started")
+        // The appliance installs the reporter first (tens of seconds under TCG), then the guest's
+        // CPUs start (its QEMU waits paused meanwhile).
+        waitUntilRunning(dom, while: p, timeout: .seconds(300))
+        try #require(try dom.state() == .running, "the guest never started")
         p.signal(SIGINT)
         let exit = p.wait()
         let stderr = exit.errorOutput

@@ -53,8 +53,9 @@ extension Integration.HardeningIntegrationTests {
         let runDir = box.dir + "/run"
         let p = try start(["verify", "--domain", vm, "--mode", "guest", "--reboots", "2"], runDir: runDir)
         let dom = try box.connection.lookupDomain(name: vm)
-        waitUntilActive(dom, while: p, timeout: .seconds(300))
-        try #require(try dom.isActive, "the guest never started")
+        // Running, not just there: its QEMU waits paused while the appliance installs the reporter.
+        waitUntilRunning(dom, while: p, timeout: .seconds(300))
+        try #require(try dom.state() == .running, "the guest never started")
         p.signal(SIGTERM)
         // The clean-up starts an appliance to remove the reporter (seconds under TCG): signal again meanwhile.
         _ = p.wait(timeout: .seconds(2))

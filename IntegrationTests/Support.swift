@@ -57,18 +57,29 @@ func startVmserial(_ args: [String], env: [String: String], standardError: Comma
 /// looked at once a second: it gives up without the domain sending an event.
 @discardableResult
 func waitUntilActive(_ domain: Libvirt.Domain, while process: RunningProcess, timeout: Duration) -> Bool {
+    waitForState(domain, [.running, .paused], while: process, timeout: timeout)
+}
+
+/// Like `waitUntilActive`, but only once its CPUs run: guest mode creates the first boot's QEMU
+/// paused while its appliance installs the reporter, and resumes it after.
+@discardableResult
+func waitUntilRunning(_ domain: Libvirt.Domain, while process: RunningProcess, timeout: Duration) -> Bool {
+    waitForState(domain, [.running], while: process, timeout: timeout)
+}
+
+private func waitForState(_ domain: Libvirt.Domain, _ states: Set<DomainState>, while process: RunningProcess, timeout: Duration) -> Bool {
     let clock = ContinuousClock()
     let deadline = clock.now.advanced(by: timeout)
     while process.isRunning && clock.now < deadline {
         do {
-            try domain.waitForState([.running, .paused], timeout: min(.seconds(1), clock.now.duration(to: deadline)))
+            try domain.waitForState(states, timeout: min(.seconds(1), clock.now.duration(to: deadline)))
             return true
         } catch {
             // A timeout of this slice, or the domain not there yet: look at the process again.
             if (error as? LibvirtError)?.kind != .timeout { _ = process.wait(timeout: .milliseconds(100)) }
         }
     }
-    return (try? domain.isActive) ?? false
+    return (try? domain.state()).map(states.contains) ?? false
 }
 
 /// A private world for one test: a folder with disk images and specs, its own registry,

@@ -66,10 +66,13 @@ public final class Connection: @unchecked Sendable {
 
     /// Creates and starts a transient domain (`virDomainCreateXML`).
     ///
-    /// - Parameter autodestroy: kill the guest when this connection closes
-    ///   (`VIR_DOMAIN_START_AUTODESTROY`).
-    public func createTransientDomain(xml: String, autodestroy: Bool = false) throws -> Domain {
-        let flags = autodestroy ? VIR_DOMAIN_START_AUTODESTROY.rawValue : 0
+    /// - Parameters:
+    ///   - autodestroy: kill the guest when this connection closes
+    ///     (`VIR_DOMAIN_START_AUTODESTROY`).
+    ///   - paused: QEMU starts with its CPUs stopped (`VIR_DOMAIN_START_PAUSED`): the firmware
+    ///     runs only after `Domain.resume()`.
+    public func createTransientDomain(xml: String, autodestroy: Bool = false, paused: Bool = false) throws -> Domain {
+        let flags = (autodestroy ? VIR_DOMAIN_START_AUTODESTROY.rawValue : 0) | (paused ? VIR_DOMAIN_START_PAUSED.rawValue : 0)
         guard let domain = virDomainCreateXML(pointer, xml, flags) else {
             throw LibvirtError.last(fallback: "cannot create transient domain")
         }

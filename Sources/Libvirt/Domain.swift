@@ -108,6 +108,11 @@ public final class Domain: @unchecked Sendable {
         guard virDomainReboot(pointer, 0) == 0 else { throw lastError("cannot reboot") }
     }
 
+    /// Lets a paused domain's CPUs run (`virDomainResume`).
+    public func resume() throws {
+        guard virDomainResume(pointer) == 0 else { throw lastError("cannot resume") }
+    }
+
     /// Resets the virtual machine without telling the guest, like the reset button.
     public func reset() throws {
         guard virDomainReset(pointer, 0) == 0 else { throw lastError("cannot reset") }

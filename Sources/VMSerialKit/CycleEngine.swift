@@ -61,13 +61,16 @@ struct CycleEngine: ContextHolder {
 
     /// Runs every cycle of `plan` into `report`. Returns nil when a boot failed (timeout, no or an
     /// unusable report): `report.error` then says why and the later cycles did not run.
+    /// `early`: the first QEMU process, created paused while the caller did other work; its boot
+    /// resumes it when it is still what that boot would create (see `EarlyStart`).
     func run(_ vm: ResolvedVM, plan: CyclePlan, options: VerifyOptions, run: RunDirectory, mode: inout some BootMode,
-             into report: inout VerifyReport) throws -> [Boot]? {
+             into report: inout VerifyReport, early: EarlyStart? = nil) throws -> [Boot]? {
         let name = vm.name
         let expected = vm.expected
         var first: ProbeReport?
         var boots: [Boot] = []
-        for group in plan.groups {
+        defer { early?.discard() }
+        for (g, group) in plan.groups.enumerated() {
             let kind = plan.kinds[group[0]]
             switch kind {
             case .migrateOffline:
@@ -97,7 +100,8 @@ struct CycleEngine: ContextHolder {
                     }
                 } else {
                     reports = try boot(transient, expecting: group.count, labels: group.map { plan.kinds[$0].rawValue }, run: run,
-                                       timeout: options.timeout, what: mode.what, awaitPoweroff: mode.awaitsPoweroff)
+                                       timeout: options.timeout, what: mode.what, awaitPoweroff: mode.awaitsPoweroff,
+                                       early: g == 0 ? early : nil)
                 }
             } catch let e as VMSerialError {
                 report.error = e.description
@@ -138,10 +142,13 @@ struct CycleEngine: ContextHolder {
 
     /// Starts `transient` and collects `count` reports from its second serial port.
     func boot(_ transient: DomainDefinition, expecting count: Int, labels: [String], run: RunDirectory, timeout: Double,
-              what: String, awaitPoweroff: Bool = false,
+              what: String, awaitPoweroff: Bool = false, early: EarlyStart? = nil,
               afterFirstReport: ((Libvirt.Domain) throws -> Void)? = nil) throws -> [ProbeReport] {
         let reportFile = run.path("report.txt"), consoleFile = run.path("console.log")
-        for f in ["report.txt", "console.log"] { run.write(f, Data()) }
+        let xml = transient.xml()
+        // A domain created early from this XML emptied them and has them open (paused, it has
+        // written nothing).
+        if early?.xml != xml { EarlyStart.emptyFiles(run) }
         progress("booting \(what) (\(labels.joined(separator: ", ")))")
         // Registered before the guest exists: Ctrl-C right after libvirt starts it must still stop it.
         // By name is safe: the real domain is always shut off while its transient copy runs.
@@ -151,7 +158,6 @@ struct CycleEngine: ContextHolder {
         }
         // Every write to the report file wakes the loop below, and so does the guest stopping.
         let wake = try FileWake(watching: reportFile)
-        let xml = transient.xml()
         // Kept with the run folder (`verify --keep`): what libvirt was given, boot by boot.
         var n = 1
         while FileManager.default.fileExists(atPath: run.path("domain-\(n).xml")) { n += 1 }
@@ -159,7 +165,12 @@ struct CycleEngine: ContextHolder {
         timer.lap(.transientXML)
         let dom: Libvirt.Domain
         do {
-            dom = try connection.createTransientDomain(xml: xml, autodestroy: true)
+            if let paused = early?.take(matching: xml) {
+                dom = paused
+                do { try paused.resume() } catch { try? paused.destroy(); throw error }
+            } else {
+                dom = try connection.createTransientDomain(xml: xml, autodestroy: true)
+            }
         } catch let e as LibvirtError {
             Interrupts.shared.remove(token)
             throw VMSerialError.failed("\(what) for \(transient.name) did not start: \(e.message)")
@@ -275,5 +286,69 @@ struct CycleEngine: ContextHolder {
     /// Whether the domain stopped within `seconds` (woken by libvirt's lifecycle events).
     func awaitInactive(_ dom: Libvirt.Domain, seconds: Double) throws -> Bool {
         try dom.waitUntilInactive(timeout: .milliseconds(Int(seconds * 1000)))
+    }
+}
+
+/// A boot's QEMU process, created paused ahead of time on a thread of its own, so that libvirt's
+/// create (half a second under TCG: QEMU's start and libvirt's setup of it) runs while the caller
+/// does other work, such as guest mode's appliance installing the reporter. The guest's CPUs,
+/// firmware included, run only when the boot resumes it, so the disk it then reads is the disk as
+/// it is at that moment: with served disks (qemu-nbd) QEMU keeps no copy of its own of what it
+/// read, and while it is paused it reads nothing.
+///
+/// The boot takes it only when the XML it would create is the same (`take(matching:)`); anything
+/// else (a changed definition, a failed create) is destroyed and the boot creates its own, with
+/// the error that create gives. Created with autodestroy: a killed vmserial leaves nothing behind.
+final class EarlyStart: @unchecked Sendable {
+    let xml: String
+    private let lock = NSLock()
+    private let created = DispatchSemaphore(value: 0)
+    private var domain: Libvirt.Domain?
+    private var taken = false
+
+    /// Empties the run folder's report and console files and starts creating the domain.
+    init(xml: String, connection: Connection, run: RunDirectory) {
+        self.xml = xml
+        Self.emptyFiles(run)
+        let thread = Thread { [self] in
+            let d = try? connection.createTransientDomain(xml: xml, autodestroy: true, paused: true)
+            lock.withLock { domain = d }
+            created.signal()
+        }
+        thread.name = "vmserial-early-start"
+        thread.start()
+    }
+
+    /// The report and console files a boot's domain writes, empty, before it is created.
+    static func emptyFiles(_ run: RunDirectory) {
+        for f in ["report.txt", "console.log"] { run.write(f, Data()) }
+    }
+
+    /// Waits for the create; the paused domain when it was created from `xml`, otherwise nil
+    /// (and whatever was created is gone). Only the first call can get the domain.
+    func take(matching xml: String) -> Libvirt.Domain? {
+        let d = settle()
+        guard let d else { return nil }
+        guard xml == self.xml else {
+            try? d.destroy()
+            return nil
+        }
+        return d
+    }
+
+    /// Destroys the domain unless a boot took it (idempotent).
+    func discard() {
+        try? settle()?.destroy()
+    }
+
+    /// Waits for the create once; hands the domain out at most once.
+    private func settle() -> Libvirt.Domain? {
+        lock.lock()
+        let first = !taken
+        taken = true
+        lock.unlock()
+        guard first else { return nil }
+        created.wait()
+        return lock.withLock { domain }
     }
 }

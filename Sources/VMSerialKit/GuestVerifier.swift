@@ -142,6 +142,16 @@ public struct GuestVerifier: ContextHolder {
             state.servers = nil
         }
 
+        // Served disks: the first boot's QEMU is created paused while the appliance starts and
+        // installs the reporter, and resumed once the reporter is written back (EarlyStart).
+        var early: EarlyStart?
+        defer { early?.discard() }
+        func startEarly(_ servers: DiskServers) throws {
+            guard plan.kinds.first == .boot, let first = plan.groups.first else { return }
+            let transient = try GuestBoot(run: run, servers: servers).transient(for: real, actions: plan.actions(for: first), live: false)
+            early = EarlyStart(xml: transient.xml(), connection: connection, run: run)
+        }
+
         // Phase 1: install the reporter.
         let hook: ReporterInstaller.Hook
         do {
@@ -150,6 +160,7 @@ public struct GuestVerifier: ContextHolder {
             case .served where kept != nil:
                 progress("reusing the appliance and disk servers kept from the previous run over \(name)'s disks")
                 session = kept!
+                try startEarly(servers!)
                 try session.refresh()
             case .served:
                 progress("serving the \(drives.count) disk image\(drives.count == 1 ? "" : "s") of \(name) through qemu-nbd: one appliance for the whole verify")
@@ -157,6 +168,7 @@ public struct GuestVerifier: ContextHolder {
                 servers = s
                 state.servers = s
                 journal.served(by: s)
+                try startEarly(s)
                 timer.lap(.runFolder)
                 session = try GuestSession(domain: name, servers: s, forceTCG: forceTCG, run: run, progress: progress)
                 kept = session
@@ -198,7 +210,7 @@ public struct GuestVerifier: ContextHolder {
         var report = VerifyReport(domain: name, mode: "guest")
         report.appliance = .init(diskAccess: kept == nil ? "files" : "served", starts: reused == nil ? 1 : 0, osFoundBy: state.osFoundBy)
         var mode = GuestBoot(run: run, servers: servers)
-        guard let boots = try engine.run(vm, plan: plan, options: options, run: run, mode: &mode, into: &report) else { return report }
+        guard let boots = try engine.run(vm, plan: plan, options: options, run: run, mode: &mode, into: &report, early: early) else { return report }
 
         // Phase 3: read the reports back from the disk, then remove everything vmserial put there.
         let session: GuestSession

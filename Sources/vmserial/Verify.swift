@@ -32,8 +32,9 @@ struct Verify: ParsableCommand {
         the reporter records the SMBIOS serial and UUID, every block device's serial
         and /dev/disk/by-id, on the guest's disk and on a serial port, then reboots
         or powers the guest off as planned. The domain boots from its own definition
-        (its disks on the same servers) with its serial ports sent to two files.
-        Afterwards the same appliance reads the reports back from the disk, removes
+        (its disks on the same servers) with its serial ports sent to two files; its
+        QEMU is started paused while the appliance works (`virsh list` shows it
+        "paused") and runs once the reporter is on the disk. Afterwards the same appliance reads the reports back from the disk, removes
         the reporter and the reports, and the comparison is the probe's plus the
         by-id names. The guest's disks are written by the guest itself (it really
         boots), and by the reporter's files while they exist. Linux guests only;
