@@ -146,9 +146,12 @@ public struct GuestVerifier: ContextHolder {
         // installs the reporter, and resumed once the reporter is written back (EarlyStart).
         var early: EarlyStart?
         defer { early?.discard() }
-        func startEarly(_ servers: DiskServers) throws {
-            guard plan.kinds.first == .boot, let first = plan.groups.first else { return }
-            let transient = try GuestBoot(run: run, servers: servers).transient(for: real, actions: plan.actions(for: first), live: false)
+        // Only a head start: whatever stops it here (a disk the servers do not serve) the boot
+        // says itself.
+        func startEarly(_ servers: DiskServers?) {
+            guard let servers, plan.kinds.first == .boot, let first = plan.groups.first,
+                  let transient = try? GuestBoot(run: run, servers: servers).transient(for: real, actions: plan.actions(for: first), live: false)
+            else { return }
             early = EarlyStart(xml: transient.xml(), connection: connection, run: run)
         }
 
@@ -160,7 +163,7 @@ public struct GuestVerifier: ContextHolder {
             case .served where kept != nil:
                 progress("reusing the appliance and disk servers kept from the previous run over \(name)'s disks")
                 session = kept!
-                try startEarly(servers!)
+                startEarly(servers)
                 try session.refresh()
             case .served:
                 progress("serving the \(drives.count) disk image\(drives.count == 1 ? "" : "s") of \(name) through qemu-nbd: one appliance for the whole verify")
@@ -168,7 +171,7 @@ public struct GuestVerifier: ContextHolder {
                 servers = s
                 state.servers = s
                 journal.served(by: s)
-                try startEarly(s)
+                startEarly(s)
                 timer.lap(.runFolder)
                 session = try GuestSession(domain: name, servers: s, forceTCG: forceTCG, run: run, progress: progress)
                 kept = session
