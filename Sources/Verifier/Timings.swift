@@ -20,7 +20,9 @@ public enum Stage: String, Codable, Sendable, CaseIterable {
     case overlays = "overlays"
     /// Deriving the transient domain and writing its XML.
     case transientXML = "transient XML"
-    /// libvirt's create call, until QEMU runs.
+    /// libvirt's create call, until QEMU runs. Guest mode on served disks creates the first
+    /// boot's QEMU paused while the appliance works; there this stage is the wait for that
+    /// create, if it is not done yet, and the resume.
     case libvirtCreate = "libvirt create"
     /// From QEMU running to the first byte of the first report.
     case guestBoot = "guest boot to first report line"
