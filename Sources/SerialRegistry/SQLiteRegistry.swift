@@ -35,10 +35,20 @@ public final class SQLiteRegistry: Registry, @unchecked Sendable {
                 // costs microseconds; an open registry's transactions never take it).
                 opening = Self.lockFolder(dir.isEmpty ? "." : dir)
                 try Self.createPrivately(path)
-                db = try DatabasePool(path: path, configuration: config)
+                // One connection: a command does one thing at a time, so it needs no pool of
+                // readers (each a second open and schema parse). The file is in WAL all the
+                // same, so other processes read while one writes. The pragma is a no-op once the
+                // file is in WAL (it stays so); NORMAL is the durability WAL is meant to run with.
+                config.prepareDatabase { db in
+                    guard try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") == "wal" else {
+                        throw RegistryError.storage("cannot switch \(path) to WAL journal mode")
+                    }
+                    try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                }
+                db = try DatabaseQueue(path: path, configuration: config)
             }
-            // Almost every open finds the schema current: look first, on the writer's connection
-            // (a read would open a second connection), and migrate only when something is missing.
+            // Almost every open finds the schema current: look first, and migrate only when
+            // something is missing.
             let (current, newer) = try db.writeWithoutTransaction { db in
                 (try Self.migrator.hasCompletedMigrations(db), try Self.migrator.hasBeenSuperseded(db))
             }
