@@ -10,9 +10,9 @@ struct RegistryJournalModeTests {
     /// rollback mode would have a reader wait on every writer of another process.
     @Test("a new registry file says WAL in its header, after it is closed and again after a reopen")
     func newFileIsWAL() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("registry-wal-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let path = dir + "/registry.sqlite"
+        let (location, cleanUp) = try Backend.file.freshLocation()
+        defer { cleanUp() }
+        let path = RegistryFactory.sqlitePath(location)
         func formatVersions() throws -> [UInt8] {
             let header = try #require(FileManager.default.contents(atPath: path))
             try #require(header.count >= 100, "a database file of \(header.count) bytes")
